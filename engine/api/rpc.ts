@@ -1,0 +1,173 @@
+// The RPC contract between every client (renderer, CLI, another host) and the engine.
+// Requests, responses and events are zod schemas; both ends validate at the boundary.
+import { z } from 'zod'
+import { RpcErrorBody } from './errors.ts'
+import { BootDevice, DiskBus, NicModel, VmConfig, VmName } from './vm-config.ts'
+
+export const VmState = z.enum([
+  'stopped',
+  'starting',
+  'running',
+  'paused',
+  'stopping',
+  'saving',
+  'restoring',
+  'migrating',
+])
+export type VmState = z.infer<typeof VmState>
+
+export const Accelerator = z.enum(['kvm', 'hvf', 'whpx', 'tcg'])
+export type Accelerator = z.infer<typeof Accelerator>
+
+export const VmSummary = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  state: VmState,
+  os: z.string().optional(),
+  cpus: z.number().int(),
+  memoryMiB: z.number().int(),
+  firmware: z.enum(['bios', 'uefi']),
+})
+export type VmSummary = z.infer<typeof VmSummary>
+
+export const VmRuntimeInfo = z.object({
+  pid: z.number().int(),
+  accelerator: Accelerator,
+  startedAt: z.iso.datetime(),
+  runtimeDir: z.string(),
+})
+export type VmRuntimeInfo = z.infer<typeof VmRuntimeInfo>
+
+export const VmInfo = VmSummary.extend({
+  config: VmConfig,
+  dir: z.string(),
+  runtime: VmRuntimeInfo.nullable(),
+  /** Why the VM last failed (QEMU's exit or a failed start, in plain words), if it did. */
+  lastError: z.string().nullable(),
+  /** How the VM last stopped: the guest powered off, the host stopped it, or QEMU crashed. */
+  lastExit: z
+    .object({ kind: z.enum(['guest', 'host', 'crash']), at: z.iso.datetime(), message: z.string().optional() })
+    .nullable(),
+})
+export type VmInfo = z.infer<typeof VmInfo>
+
+export const AcceleratorVerdict = z.object({
+  chosen: Accelerator,
+  /** Plain words: why this accelerator, and why not a faster one. */
+  reason: z.string(),
+  probedAt: z.iso.datetime(),
+})
+export type AcceleratorVerdict = z.infer<typeof AcceleratorVerdict>
+
+export const HostInfo = z.object({
+  version: z.string(),
+  pid: z.number().int(),
+  dataDir: z.string(),
+  socketPath: z.string(),
+  url: z.string().nullable(),
+  qemu: z.object({ binary: z.string(), version: z.string() }).nullable(),
+  accelerator: AcceleratorVerdict.nullable(),
+  vms: z.object({ total: z.number().int(), running: z.number().int() }),
+})
+export type HostInfo = z.infer<typeof HostInfo>
+
+/** A VM argument: its name or its UUID. */
+const VmRef = z.object({ vm: z.string().min(1) })
+
+export const SizeString = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*[KMGT]?i?B?$/i, 'a size is a number with an optional unit, e.g. 8G or 512M')
+
+export const CreateVmParams = z.object({
+  name: VmName,
+  iso: z.string().min(1).optional(),
+  /** An existing disk image to use in place. */
+  disk: z.string().min(1).optional(),
+  /** A new, empty qcow2 disk of this size. */
+  diskSize: SizeString.optional(),
+  memoryMiB: z.number().int().min(16).max(1024 * 1024).optional(),
+  cpus: z.number().int().min(1).max(64).optional(),
+  /** The first NIC's model, or `none` for a VM without network. */
+  nic: z.union([NicModel, z.literal('none')]).optional(),
+  diskBus: DiskBus.optional(),
+  firmware: z.enum(['bios', 'uefi']).optional(),
+  machine: z.enum(['q35', 'pc']).optional(),
+  bootOrder: z.array(BootDevice).min(1).optional(),
+  /** Force software emulation for this VM. */
+  accelerator: z.enum(['auto', 'tcg']).optional(),
+})
+export type CreateVmParams = z.infer<typeof CreateVmParams>
+
+const Empty = z.object({}).strict()
+
+/** Every method: its params and its result. */
+export const Methods = {
+  'host.info': { params: Empty, result: HostInfo },
+  'host.stop': { params: z.object({ stopVms: z.boolean().default(false) }), result: Empty },
+  'vm.list': { params: Empty, result: z.array(VmSummary) },
+  'vm.info': { params: VmRef, result: VmInfo },
+  'vm.create': { params: CreateVmParams, result: VmInfo },
+  'vm.start': { params: VmRef, result: VmInfo },
+  'vm.pause': { params: VmRef, result: VmInfo },
+  'vm.resume': { params: VmRef, result: VmInfo },
+  'vm.reset': { params: VmRef, result: VmInfo },
+  'vm.stop': {
+    params: VmRef.extend({
+      force: z.boolean().default(false),
+      /** How long the guest gets to shut down after the ACPI request before power-off. */
+      timeoutMs: z.number().int().min(0).max(3_600_000).default(60_000),
+    }),
+    result: VmInfo,
+  },
+  'vm.delete': { params: VmRef.extend({ keepDisks: z.boolean().default(false) }), result: Empty },
+  'vm.qemuArgv': { params: VmRef, result: z.object({ argv: z.array(z.string()) }) },
+  'vm.screenshot': { params: VmRef, result: z.object({ png: z.string(), width: z.number(), height: z.number() }) },
+  /** Opens a byte stream (serial console or RFB display); its data travels in binary frames. */
+  'stream.open': {
+    params: VmRef.extend({ kind: z.enum(['console', 'display']) }),
+    result: z.object({ channel: z.number().int().min(1) }),
+  },
+  'stream.close': { params: z.object({ channel: z.number().int().min(1) }), result: Empty },
+} as const
+
+export type Methods = typeof Methods
+export type MethodName = keyof Methods
+export type ParamsIn<M extends MethodName> = z.input<Methods[M]['params']>
+export type Params<M extends MethodName> = z.output<Methods[M]['params']>
+export type Result<M extends MethodName> = z.output<Methods[M]['result']>
+
+export const Events = {
+  'vm.state': z.object({ id: z.uuid(), name: z.string(), state: VmState, reason: z.string().optional() }),
+  'vm.added': VmSummary,
+  'vm.removed': z.object({ id: z.uuid() }),
+  'vm.updated': VmSummary,
+  /** A stream ended on the engine's side (VM stopped). */
+  'stream.closed': z.object({ channel: z.number().int(), reason: z.string() }),
+} as const
+export type Events = typeof Events
+export type EventName = keyof Events
+export type EventData<E extends EventName> = z.output<Events[E]>
+
+// Envelopes on the wire.
+export const RequestEnvelope = z.object({
+  type: z.literal('request'),
+  id: z.number().int(),
+  method: z.string(),
+  params: z.unknown().optional(),
+})
+export const ResponseEnvelope = z.union([
+  z.object({ type: z.literal('response'), id: z.number().int(), result: z.unknown() }),
+  z.object({ type: z.literal('response'), id: z.number().int(), error: RpcErrorBody }),
+])
+export const EventEnvelope = z.object({ type: z.literal('event'), event: z.string(), data: z.unknown() })
+export const Envelope = z.union([RequestEnvelope, ResponseEnvelope, EventEnvelope])
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>
+export type EventEnvelope = z.infer<typeof EventEnvelope>
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(Methods, name)
+}
+export function isEventName(name: string): name is EventName {
+  return Object.hasOwn(Events, name)
+}

@@ -1,0 +1,306 @@
+#!/usr/bin/env node
+// The vireo command line, in the spirit of VBoxManage and virsh. It talks to the host that owns the
+// data dir over that host's unix socket.
+import { writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Command, Option } from 'commander'
+import type { RpcClient } from '../api/client.ts'
+import { VireoError } from '../api/errors.ts'
+import type { CreateVmParams } from '../api/rpc.ts'
+import { defaultDataDir } from '../host/data-dir.ts'
+import { startHost } from '../host/host.ts'
+import { shellQuote } from '../qemu/argv/index.ts'
+import { runConsole } from './console.ts'
+import { connectIfRunning, connectOrStart } from './connect.ts'
+import { formatInfo, formatList, printJson, reportError } from './output.ts'
+
+const program = new Command()
+program
+  .name('vireo')
+  .description('Vireo: run virtual machines on QEMU')
+  .option('--data-dir <dir>', 'the library to use (default: the user data dir)')
+  .showHelpAfterError()
+
+function dataDir(): string {
+  const dir = program.opts<{ dataDir?: string }>().dataDir
+  return dir ? resolve(dir) : defaultDataDir()
+}
+
+/** Runs one CLI action against the host; any error becomes one line on stderr and exit 1. */
+async function withHost(json: boolean, fn: (client: RpcClient) => Promise<void>): Promise<void> {
+  let client: RpcClient | null = null
+  try {
+    client = await connectOrStart(dataDir())
+    await fn(client)
+  } catch (err) {
+    reportError(err, json)
+    process.exitCode = process.exitCode || 1
+  } finally {
+    client?.close()
+  }
+}
+
+const int = (what: string) => (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n)) throw new VireoError('invalid_request', `${what} must be a whole number (got "${v}")`)
+  return n
+}
+const absolute = (p: string) => resolve(p)
+
+program
+  .command('list')
+  .description('list the VMs')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const vms = await c.call('vm.list', {})
+      if (o.json) printJson(vms)
+      else console.log(formatList(vms))
+    }),
+  )
+
+program
+  .command('create')
+  .description('create a VM')
+  .argument('<name>', 'a display name; any text')
+  .option('--iso <path>', 'an installer or live ISO to insert', absolute)
+  .option('--disk <path>', 'an existing disk image to use in place', absolute)
+  .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G')
+  .option('--memory <mib>', 'memory in MiB', int('--memory'))
+  .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
+  .addOption(new Option('--nic <model>', 'network card').choices(['virtio-net', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3', 'none']))
+  .addOption(new Option('--disk-bus <bus>', 'disk bus').choices(['virtio-blk', 'virtio-scsi', 'nvme', 'sata', 'ide']))
+  .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
+  .addOption(new Option('--machine <type>', 'machine type').choices(['q35', 'pc']))
+  .option('--tcg', 'always use software emulation for this VM')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: Record<string, unknown>) =>
+    withHost(!!o.json, async (c) => {
+      const params: CreateVmParams = { name }
+      if (o.iso) params.iso = o.iso as string
+      if (o.disk) params.disk = o.disk as string
+      if (o.diskSize) params.diskSize = o.diskSize as string
+      if (o.memory !== undefined) params.memoryMiB = o.memory as number
+      if (o.cpus !== undefined) params.cpus = o.cpus as number
+      if (o.nic) params.nic = o.nic as CreateVmParams['nic']
+      if (o.diskBus) params.diskBus = o.diskBus as CreateVmParams['diskBus']
+      if (o.firmware) params.firmware = o.firmware as CreateVmParams['firmware']
+      if (o.machine) params.machine = o.machine as CreateVmParams['machine']
+      if (o.tcg) params.accelerator = 'tcg'
+      const vm = await c.call('vm.create', params)
+      if (o.json) printJson(vm)
+      else console.log(`Created "${vm.name}" (${vm.id}).`)
+    }),
+  )
+
+program
+  .command('info')
+  .description('show a VM, or the exact QEMU command line it runs with')
+  .argument('<name>', 'VM name or UUID')
+  .option('--json', 'machine-readable output')
+  .option('--qemu-argv', 'print the QEMU command line (runs as-is on stock QEMU)')
+  .action(async (name: string, o: { json?: boolean; qemuArgv?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      if (o.qemuArgv) {
+        const { argv } = await c.call('vm.qemuArgv', { vm: name })
+        if (o.json) printJson(argv)
+        else console.log(shellQuote(argv))
+        return
+      }
+      const vm = await c.call('vm.info', { vm: name })
+      if (o.json) printJson(vm)
+      else console.log(formatInfo(vm))
+    }),
+  )
+
+for (const [cmd, method, verb] of [
+  ['start', 'vm.start', 'Started'],
+  ['pause', 'vm.pause', 'Paused'],
+  ['resume', 'vm.resume', 'Resumed'],
+  ['reset', 'vm.reset', 'Reset'],
+] as const) {
+  program
+    .command(cmd)
+    .description(`${cmd} a VM`)
+    .argument('<name>', 'VM name or UUID')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { json?: boolean }) =>
+      withHost(!!o.json, async (c) => {
+        const vm = await c.call(method, { vm: name })
+        if (o.json) printJson(vm)
+        else console.log(`${verb} "${vm.name}".`)
+      }),
+    )
+}
+
+program
+  .command('stop')
+  .description('shut a VM down (ACPI power button, then power off after the timeout)')
+  .argument('<name>', 'VM name or UUID')
+  .option('--force', 'power off at once, like pulling the plug')
+  .option('--timeout <sec>', 'seconds the guest gets to shut down', int('--timeout'), 60)
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: { force?: boolean; timeout: number; json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const vm = await c.call('vm.stop', { vm: name, force: !!o.force, timeoutMs: o.timeout * 1000 })
+      if (o.json) printJson(vm)
+      else {
+        const how = vm.lastExit?.kind === 'guest' ? 'the guest shut down' : 'powered off'
+        console.log(`Stopped "${vm.name}" (${how}).`)
+      }
+    }),
+  )
+
+program
+  .command('delete')
+  .description('delete a VM and (unless --keep-disks) its disks')
+  .argument('<name>', 'VM name or UUID')
+  .option('--yes', 'do not ask')
+  .option('--keep-disks', 'keep the disk images')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: { yes?: boolean; keepDisks?: boolean; json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      if (!o.yes) {
+        if (!process.stdin.isTTY) throw new VireoError('invalid_request', 'deleting a VM needs --yes when not run interactively')
+        const { createInterface } = await import('node:readline/promises')
+        const rl = createInterface({ input: process.stdin, output: process.stdout })
+        const answer = await rl.question(`Delete "${name}"${o.keepDisks ? '' : ' and its disks'}? [y/N] `)
+        rl.close()
+        if (!/^y(es)?$/i.test(answer.trim())) return
+      }
+      await c.call('vm.delete', { vm: name, keepDisks: !!o.keepDisks })
+      if (o.json) printJson({})
+      else console.log(`Deleted "${name}".`)
+    }),
+  )
+
+program
+  .command('console')
+  .description('the serial console: interactive on a terminal, or scripted with --send/--expect')
+  .argument('<name>', 'VM name or UUID')
+  .option('--send <text>', 'send this text as is (write the newline yourself, e.g. $\'ls\\n\')')
+  .option('--expect <regex>', 'wait until the output matches (from this boot, or after --send)')
+  .option('--timeout <sec>', 'give up after this many seconds', Number, 60)
+  .action(async (name: string, o: { send?: string; expect?: string; timeout: number }) => {
+    let client: RpcClient | null = null
+    try {
+      client = await connectOrStart(dataDir())
+      process.exitCode = await runConsole(client, name, o)
+    } catch (err) {
+      reportError(err, false)
+      process.exitCode = 2
+    } finally {
+      client?.close()
+    }
+  })
+
+program
+  .command('screenshot')
+  .description("save a PNG of the VM's screen")
+  .argument('<name>', 'VM name or UUID')
+  .argument('<file>', 'where to write the PNG', absolute)
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, file: string, o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const shot = await c.call('vm.screenshot', { vm: name })
+      writeFileSync(file, Buffer.from(shot.png, 'base64'))
+      if (o.json) printJson({ file, width: shot.width, height: shot.height })
+      else console.log(`Saved ${shot.width}x${shot.height} screenshot to ${file}.`)
+    }),
+  )
+
+program
+  .command('serve')
+  .description('run a headless host: the engine plus HTTP/WebSocket (loopback unless --listen)')
+  .option('--listen <addr>', 'address to listen on', '127.0.0.1')
+  .option('--port <n>', 'TCP port (0 picks a free one)', int('--port'), 8765)
+  .option('--json', 'print {url, port, token} instead of a sentence')
+  .action(async (o: { listen: string; port: number; json?: boolean }) => {
+    try {
+      const running = await connectIfRunning(dataDir())
+      if (running) {
+        running.close()
+        throw new VireoError('conflict', `a Vireo host already owns ${dataDir()}; stop it first with: vireo host stop`)
+      }
+      const host = await startHost({
+        dataDir: dataDir(),
+        tcp: { address: o.listen, port: o.port },
+        log: (l) => process.stderr.write(`${l}\n`),
+      })
+      if (o.json) printJson({ url: host.url, port: host.port, token: host.token })
+      else console.log(`Vireo is serving ${host.url}`)
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void host.stop())
+      await host.stopped
+      process.exit(0)
+    } catch (err) {
+      reportError(err, !!o.json)
+      process.exit(1)
+    }
+  })
+
+const host = program.command('host').description('the background host of a data dir')
+host
+  .command('status')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) => {
+    const client = await connectIfRunning(dataDir())
+    if (!client) {
+      if (o.json) printJson({ running: false, dataDir: dataDir() })
+      else console.log(`No Vireo host is running for ${dataDir()}.`)
+      return
+    }
+    try {
+      const info = await client.call('host.info', {})
+      if (o.json) printJson({ running: true, ...info })
+      else {
+        console.log(`Vireo ${info.version} host, pid ${info.pid}, data dir ${info.dataDir}`)
+        console.log(`Socket: ${info.socketPath}${info.url ? `, serving ${info.url}` : ''}`)
+        console.log(`QEMU: ${info.qemu ? `${info.qemu.version} (${info.qemu.binary})` : 'not found'}`)
+        if (info.accelerator) console.log(`Accelerator: ${info.accelerator.reason}`)
+        console.log(`VMs: ${info.vms.total}, running ${info.vms.running}`)
+      }
+    } catch (err) {
+      reportError(err, !!o.json)
+      process.exitCode = 1
+    } finally {
+      client.close()
+    }
+  })
+host
+  .command('stop')
+  .option('--stop-vms', 'shut the running VMs down too (otherwise they keep running)')
+  .action(async (o: { stopVms?: boolean }) => {
+    const client = await connectIfRunning(dataDir())
+    if (!client) {
+      console.log(`No Vireo host is running for ${dataDir()}.`)
+      return
+    }
+    const info = await client.call('host.info', {})
+    await client.call('host.stop', { stopVms: !!o.stopVms })
+    client.close()
+    // Wait until the host has let go of the data dir, so a following command finds it free.
+    const { isAlive } = await import('../host/process-alive.ts')
+    const deadline = Date.now() + 120_000
+    while (isAlive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    console.log('Host stopped.')
+  })
+host
+  .command('run')
+  .description('run the host in the foreground (what the CLI starts in the background)')
+  .action(async () => {
+    try {
+      const h = await startHost({ dataDir: dataDir(), log: (l) => process.stderr.write(`${l}\n`) })
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void h.stop())
+      process.stderr.write(`vireo host ${process.pid} owns ${dataDir()}\n`)
+      await h.stopped
+      process.exit(0)
+    } catch (err) {
+      reportError(err, false)
+      process.exit(1)
+    }
+  })
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  reportError(err, process.argv.includes('--json'))
+  process.exitCode = 1
+})

@@ -1,0 +1,50 @@
+// What the CLI prints: tables for people, exactly the engine/api response for scripts (--json),
+// and errors as one sentence (or {error:{code,message}}) on stderr.
+import { VireoError, type ErrorCode } from '../api/errors.ts'
+import type { VmInfo, VmSummary } from '../api/rpc.ts'
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n')
+}
+
+export function formatList(vms: VmSummary[]): string {
+  if (vms.length === 0) return 'No VMs yet. Create one with: vireo create NAME --iso PATH'
+  return table([
+    ['NAME', 'STATE', 'CPUS', 'MEMORY', 'ID'],
+    ...vms.map((v) => [v.name, v.state, String(v.cpus), `${v.memoryMiB} MiB`, v.id]),
+  ])
+}
+
+export function formatInfo(vm: VmInfo): string {
+  const c = vm.config
+  const lines = [
+    `Name:        ${vm.name}`,
+    `ID:          ${vm.id}`,
+    `State:       ${vm.state}${vm.runtime ? ` (pid ${vm.runtime.pid}, ${vm.runtime.accelerator})` : ''}`,
+    `Machine:     ${c.machine.version}, ${c.firmware === 'uefi' ? 'UEFI' : 'BIOS'}`,
+    `CPUs:        ${c.cpus}`,
+    `Memory:      ${c.memoryMiB} MiB`,
+    `Boot order:  ${c.bootOrder.join(', ')}`,
+    `Folder:      ${vm.dir}`,
+  ]
+  for (const d of c.disks) lines.push(`Disk ${d.id}:  ${d.path} (${d.format}, ${d.bus}, cache ${d.cache})`)
+  for (const cd of c.cdroms) lines.push(`CD ${cd.id}:    ${cd.path ?? '(empty)'} (${cd.bus})`)
+  for (const n of c.nics) lines.push(`NIC ${n.id}:   ${n.model}, ${n.mac}, ${n.network.mode}`)
+  if (vm.lastError) lines.push(`Last error:  ${vm.lastError}`)
+  return lines.join('\n')
+}
+
+export function errorCode(err: unknown): ErrorCode {
+  return err instanceof VireoError ? err.code : 'internal'
+}
+
+export function reportError(err: unknown, json: boolean): void {
+  const message = err instanceof Error ? err.message : String(err)
+  if (json) process.stderr.write(JSON.stringify({ error: { code: errorCode(err), message } }) + '\n')
+  else process.stderr.write(`vireo: ${message.replace(/\.?$/, '.')}\n`)
+}

@@ -1,0 +1,517 @@
+// The engine: the VM control plane. It owns the library and every running VM, and serves the RPC
+// contract (engine/api) to any transport. It never imports electron.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { isAbsolute, join } from 'node:path'
+import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
+import { VireoError } from './api/errors.ts'
+import type {
+  AcceleratorVerdict,
+  CreateVmParams,
+  EventData,
+  EventName,
+  HostInfo,
+  VmInfo,
+  VmState,
+  VmSummary,
+} from './api/rpc.ts'
+import { Listeners } from './api/transport.ts'
+import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './api/vm-config.ts'
+import { assignPlacements } from './devices/placement.ts'
+import { dataDirLayout, vmRuntimeDir, type DataDirLayout } from './host/data-dir.ts'
+import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
+import { buildQemuArgv, type LaunchContext } from './qemu/argv/index.ts'
+import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
+import { convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
+import { parseSize } from './storage/size.ts'
+import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
+import { RunningVm } from './vm/running-vm.ts'
+
+export const VIREO_VERSION = '0.1.0'
+
+interface Entry {
+  record: VmRecord
+  running: RunningVm | null
+  state: VmState
+  lastError: string | null
+  lastExit: VmInfo['lastExit']
+  /** Serialises lifecycle operations on one VM. */
+  busy: Promise<unknown>
+}
+
+export interface EngineOptions {
+  dataDir: string
+  env?: NodeJS.ProcessEnv
+  /** Set by the host once it listens. */
+  socketPath?: string
+  /** What `host.stop` does: the host that carries this engine decides how it goes away. */
+  onHostStop?: (stopVms: boolean) => void
+}
+
+type AnyListener = <E extends EventName>(event: E, data: EventData<E>) => void
+
+export class Engine implements RpcBackend {
+  readonly layout: DataDirLayout
+  readonly library: VmLibrary
+  private readonly env: NodeJS.ProcessEnv
+  private readonly entries = new Map<string, Entry>()
+  private readonly listeners = new Listeners<{ event: EventName; data: unknown }>()
+  private qemuInstall: Promise<QemuInstallation> | null = null
+  private verdict: Promise<AcceleratorVerdict> | null = null
+  private resolvedVerdict: AcceleratorVerdict | null = null
+  url: string | null = null
+  socketPath: string
+  private readonly onHostStop: ((stopVms: boolean) => void) | null
+
+  constructor(opts: EngineOptions) {
+    this.env = opts.env ?? process.env
+    this.layout = dataDirLayout(opts.dataDir, this.env)
+    this.library = new VmLibrary(this.layout.vmsDir)
+    this.socketPath = opts.socketPath ?? this.layout.hostSocket
+    this.onHostStop = opts.onHostStop ?? null
+  }
+
+  /** Loads the library and re-attaches to every QEMU an earlier engine left running. */
+  async init(): Promise<void> {
+    mkdirSync(this.layout.cacheDir, { recursive: true })
+    this.library.load()
+    for (const record of this.library.list()) {
+      const entry: Entry = { record, running: null, state: 'stopped', lastError: null, lastExit: null, busy: Promise.resolve() }
+      this.entries.set(record.config.id, entry)
+      try {
+        const running = await RunningVm.reattach(this.pathsOf(record))
+        if (running) this.adopt(entry, running)
+      } catch (err) {
+        entry.lastError = `could not re-attach to the running VM: ${(err as Error).message}`
+      }
+    }
+  }
+
+  /** The engine goes away; running VMs stay up (unless asked) for the next engine to adopt. */
+  async dispose(opts: { stopVms?: boolean } = {}): Promise<void> {
+    for (const entry of this.entries.values()) {
+      if (!entry.running) continue
+      if (opts.stopVms) await entry.running.shutdown(30_000).catch(() => undefined)
+      else entry.running.detach()
+    }
+    this.listeners.clear()
+  }
+
+  onEvent(listener: AnyListener) {
+    return this.listeners.add(({ event, data }) => listener(event, data as never))
+  }
+
+  private emit<E extends EventName>(event: E, data: EventData<E>): void {
+    this.listeners.emit({ event, data })
+  }
+
+  qemu(): Promise<QemuInstallation> {
+    this.qemuInstall ??= findQemu(this.env).catch((err: unknown) => {
+      this.qemuInstall = null
+      throw err
+    })
+    return this.qemuInstall
+  }
+
+  accelerator(): Promise<AcceleratorVerdict> {
+    this.verdict ??= this.qemu().then(async (qemu) => {
+      const v = await probeAccelerator({
+        qemu,
+        image: findProbeImage(this.env),
+        cacheFile: join(this.layout.cacheDir, 'accelerator.json'),
+      })
+      this.resolvedVerdict = v
+      return v
+    })
+    return this.verdict
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  private entry(ref: string): Entry {
+    const rec = this.library.resolve(ref)
+    const e = this.entries.get(rec.config.id)
+    if (!e) throw new VireoError('not_found', `there is no VM named "${ref}"`)
+    return e
+  }
+
+  private pathsOf(record: VmRecord) {
+    return { vmDir: record.dir, runtimeDir: vmRuntimeDir(this.layout, record.config.id) }
+  }
+
+  private summary(e: Entry): VmSummary {
+    const c = e.record.config
+    return {
+      id: c.id,
+      name: c.name,
+      state: e.state,
+      ...(c.os ? { os: c.os } : {}),
+      cpus: c.cpus,
+      memoryMiB: c.memoryMiB,
+      firmware: c.firmware,
+    }
+  }
+
+  private info(e: Entry): VmInfo {
+    const r = e.running?.record
+    return {
+      ...this.summary(e),
+      config: e.record.config,
+      dir: e.record.dir,
+      runtime: r ? { pid: r.pid, accelerator: r.accelerator, startedAt: r.startedAt, runtimeDir: r.runtimeDir } : null,
+      lastError: e.lastError,
+      lastExit: e.lastExit,
+    }
+  }
+
+  private setState(e: Entry, state: VmState, reason?: string): void {
+    if (e.state === state) return
+    e.state = state
+    const c = e.record.config
+    this.emit('vm.state', { id: c.id, name: c.name, state, ...(reason ? { reason } : {}) })
+  }
+
+  /** Runs lifecycle operations on one VM one after another, never interleaved. */
+  private serial<T>(e: Entry, op: () => Promise<T>): Promise<T> {
+    const next = e.busy.then(op, op)
+    e.busy = next.catch(() => undefined)
+    return next
+  }
+
+  private adopt(e: Entry, running: RunningVm): void {
+    e.running = running
+    this.setState(e, running.currentState)
+    running.onState((s) => this.setState(e, s))
+    running.onExit((cause) => {
+      e.running = null
+      e.lastError = cause.kind === 'crash' ? cause.message : null
+      e.lastExit = {
+        kind: cause.kind,
+        at: new Date().toISOString(),
+        ...(cause.kind === 'crash' ? { message: cause.message } : {}),
+      }
+      const reason =
+        cause.kind === 'crash' ? cause.message : cause.kind === 'guest' ? 'the guest powered off' : 'powered off'
+      this.setState(e, 'stopped', reason)
+    })
+  }
+
+  // ---- operations ----------------------------------------------------------------------------
+
+  async hostInfo(): Promise<HostInfo> {
+    let qemu: HostInfo['qemu'] = null
+    try {
+      const q = await this.qemu()
+      qemu = { binary: q.system, version: q.version }
+    } catch {
+      /* reported as null: QEMU missing */
+    }
+    const all = [...this.entries.values()]
+    return {
+      version: VIREO_VERSION,
+      pid: process.pid,
+      dataDir: this.layout.root,
+      socketPath: this.socketPath,
+      url: this.url,
+      qemu,
+      accelerator: this.resolvedVerdict,
+      vms: { total: all.length, running: all.filter((e) => e.running).length },
+    }
+  }
+
+  list(): VmSummary[] {
+    return this.library.list().map((r) => this.summary(this.entries.get(r.config.id)!))
+  }
+
+  async create(p: CreateVmParams): Promise<VmInfo> {
+    this.library.assertNameFree(p.name)
+    const qemu = await this.qemu()
+    const id = randomUUID()
+    const dir = this.library.dirFor(id)
+    const firmware = p.firmware ?? 'bios'
+    const machineType = p.machine ?? 'q35'
+    const iso = p.iso ? checkUserFile(p.iso, 'ISO image') : null
+    const existingDisk = p.disk ? checkUserFile(p.disk, 'disk image') : null
+    if (existingDisk) this.assertDiskFree(existingDisk, null)
+    if (p.disk && p.diskSize) throw new VireoError('invalid_request', 'give either an existing disk or a new disk size, not both')
+    const diskBytes = p.diskSize ? parseSize(p.diskSize) : null
+    const ovmf = firmware === 'uefi' ? findOvmf(this.env) : null
+    if (firmware === 'uefi' && !ovmf) {
+      throw new VireoError('unavailable', 'UEFI needs OVMF, which is not installed (Debian/Ubuntu: apt-get install ovmf)')
+    }
+    mkdirSync(join(dir, 'disks'), { recursive: true })
+    mkdirSync(join(dir, 'logs'), { recursive: true })
+    try {
+      const disks: VmConfigInput['disks'] = []
+      const bus = p.diskBus ?? 'virtio-blk'
+      if (existingDisk) {
+        const info = await imageInfo(qemu.img, existingDisk)
+        if (info.format !== 'qcow2' && info.format !== 'raw') {
+          throw new VireoError(
+            'invalid_request',
+            `${existingDisk} is a ${info.format} image; Vireo runs qcow2 and raw disks (convert it with qemu-img convert -O qcow2)`,
+          )
+        }
+        disks.push({ id: 'disk0', path: existingDisk, format: info.format, bus, serial: diskSerial() })
+      } else if (diskBytes) {
+        await createImage(qemu.img, join(dir, 'disks', 'disk0.qcow2'), 'qcow2', diskBytes)
+        disks.push({ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus, serial: diskSerial() })
+      }
+      if (ovmf) {
+        // qcow2, not raw: raw vars make snapshot-save refuse the whole VM.
+        await convertImage(qemu.img, ovmf.varsTemplate, join(dir, 'nvram.qcow2'), 'qcow2')
+      }
+      const input: VmConfigInput = {
+        schemaVersion: VM_CONFIG_SCHEMA_VERSION,
+        id,
+        name: p.name,
+        createdAt: new Date().toISOString(),
+        machine: { type: machineType, version: qemu.machineAliases[machineType] },
+        firmware,
+        accelerator: p.accelerator ?? 'auto',
+        cpus: p.cpus ?? 1,
+        memoryMiB: p.memoryMiB ?? 1024,
+        disks,
+        // A CD drive is always there (empty or not): SATA drives cannot be hot-plugged later.
+        cdroms: [{ id: 'cd0', path: iso, bus: machineType === 'pc' ? 'ide' : 'sata' }],
+        nics:
+          p.nic === 'none'
+            ? []
+            : [{ id: 'net0', model: p.nic ?? 'virtio-net', mac: this.newMac(), network: { mode: 'nat', portForwards: [] } }],
+        bootOrder: p.bootOrder ?? ['disk', 'cdrom'],
+      }
+      const rec = this.library.add(assignPlacements(input as VmConfig))
+      const e: Entry = { record: rec, running: null, state: 'stopped', lastError: null, lastExit: null, busy: Promise.resolve() }
+      this.entries.set(id, e)
+      this.emit('vm.added', this.summary(e))
+      return this.info(e)
+    } catch (err) {
+      // Nothing half-created is left behind.
+      rmSync(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
+
+  private newMac(): string {
+    const used = new Set(this.library.list().flatMap((r) => r.config.nics.map((n) => n.mac)))
+    for (;;) {
+      const mac = ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':')
+      if (!used.has(mac)) return mac
+    }
+  }
+
+  /** One disk is never opened for writing by two VMs. */
+  private assertDiskFree(path: string, exceptId: string | null): void {
+    for (const rec of this.library.list()) {
+      if (rec.config.id === exceptId) continue
+      for (const d of rec.config.disks) {
+        if (resolveVmPath(rec.dir, d.path) === path) {
+          throw new VireoError('conflict', `the disk ${path} already belongs to the VM "${rec.config.name}"`)
+        }
+      }
+    }
+  }
+
+  async launchContext(e: Entry): Promise<{ ctx: LaunchContext; qemu: QemuInstallation }> {
+    const qemu = await this.qemu()
+    const c = e.record.config
+    const accel = c.accelerator === 'tcg' ? 'tcg' : (await this.accelerator()).chosen
+    const paths = this.pathsOf(e.record)
+    let firmware: LaunchContext['firmware']
+    if (c.firmware === 'uefi') {
+      const ovmf = findOvmf(this.env)
+      if (!ovmf) throw new VireoError('unavailable', 'this VM boots with UEFI, but OVMF is not installed (apt-get install ovmf)')
+      firmware = { code: ovmf.code, vars: join(e.record.dir, 'nvram.qcow2') }
+    }
+    return {
+      qemu,
+      ctx: {
+        qemuBinary: qemu.system,
+        vmDir: paths.vmDir,
+        runtimeDir: paths.runtimeDir,
+        accelerator: accel,
+        sandbox: qemu.sandbox,
+        ...(firmware ? { firmware } : {}),
+      },
+    }
+  }
+
+  async qemuArgv(ref: string): Promise<string[]> {
+    const e = this.entry(ref)
+    const { ctx, qemu } = await this.launchContext(e)
+    return [qemu.system, ...buildQemuArgv(e.record.config, ctx)]
+  }
+
+  start(ref: string): Promise<VmInfo> {
+    const e = this.entry(ref)
+    return this.serial(e, async () => {
+      if (e.running) throw new VireoError('invalid_state', `"${e.record.config.name}" is already ${e.state}`)
+      const c = e.record.config
+      // Check what QEMU would only report in its own words.
+      for (const cd of c.cdroms) {
+        if (cd.path && !existsSync(resolveVmPath(e.record.dir, cd.path))) {
+          throw new VireoError('not_found', `the ISO image ${resolveVmPath(e.record.dir, cd.path)} no longer exists; insert another medium or eject it`)
+        }
+      }
+      for (const d of c.disks) {
+        const p = resolveVmPath(e.record.dir, d.path)
+        if (!existsSync(p)) throw new VireoError('not_found', `the disk image ${p} does not exist`)
+        this.assertDiskNotRunningElsewhere(p, c.id)
+      }
+      this.setState(e, 'starting')
+      try {
+        const { ctx, qemu } = await this.launchContext(e)
+        const argv = buildQemuArgv(c, ctx)
+        const running = await RunningVm.launch({
+          paths: this.pathsOf(e.record),
+          vmId: c.id,
+          qemuBinary: qemu.system,
+          argv,
+          accelerator: ctx.accelerator,
+        })
+        e.lastError = null
+        this.adopt(e, running)
+        return this.info(e)
+      } catch (err) {
+        e.lastError = (err as Error).message
+        this.setState(e, 'stopped', e.lastError)
+        throw err
+      }
+    })
+  }
+
+  private assertDiskNotRunningElsewhere(path: string, selfId: string): void {
+    for (const other of this.entries.values()) {
+      if (other.record.config.id === selfId || !other.running) continue
+      for (const d of other.record.config.disks) {
+        if (resolveVmPath(other.record.dir, d.path) === path) {
+          throw new VireoError('conflict', `the disk ${path} is in use by the running VM "${other.record.config.name}"`)
+        }
+      }
+    }
+  }
+
+  private requireRunning(e: Entry): RunningVm {
+    if (!e.running) throw new VireoError('invalid_state', `"${e.record.config.name}" is not running`)
+    return e.running
+  }
+
+  pause(ref: string): Promise<VmInfo> {
+    const e = this.entry(ref)
+    return this.serial(e, async () => {
+      await this.requireRunning(e).pause()
+      return this.info(e)
+    })
+  }
+
+  resume(ref: string): Promise<VmInfo> {
+    const e = this.entry(ref)
+    return this.serial(e, async () => {
+      await this.requireRunning(e).resume()
+      return this.info(e)
+    })
+  }
+
+  reset(ref: string): Promise<VmInfo> {
+    const e = this.entry(ref)
+    return this.serial(e, async () => {
+      await this.requireRunning(e).reset()
+      return this.info(e)
+    })
+  }
+
+  stop(ref: string, force: boolean, timeoutMs: number): Promise<VmInfo> {
+    const e = this.entry(ref)
+    return this.serial(e, async () => {
+      const running = this.requireRunning(e)
+      if (force) await running.powerOff()
+      else await running.shutdown(timeoutMs)
+      return this.info(e)
+    })
+  }
+
+  delete(ref: string, keepDisks: boolean): Promise<void> {
+    const e = this.entry(ref)
+    return this.serial(e, async () => {
+      if (e.running) throw new VireoError('invalid_state', `"${e.record.config.name}" is running; stop it first`)
+      this.library.remove(e.record.config.id, keepDisks)
+      this.entries.delete(e.record.config.id)
+      this.emit('vm.removed', { id: e.record.config.id })
+    })
+  }
+
+  async screenshot(ref: string) {
+    const e = this.entry(ref)
+    const shot = await this.requireRunning(e).screenshot()
+    return { png: shot.png.toString('base64'), width: shot.width, height: shot.height }
+  }
+
+  async openStream(kind: StreamKind, ref: string, sink: StreamSink): Promise<ByteStream> {
+    const e = this.entry(ref)
+    const running = this.requireRunning(e)
+    const exitSub = running.onExit(() => sink.end('the VM stopped'))
+    if (kind === 'console') {
+      const { history, subscription } = running.serial.attach((bytes) => sink.data(bytes))
+      if (history.byteLength) sink.data(history)
+      return {
+        write: (bytes) => running.serial.write(bytes),
+        close: () => {
+          subscription.dispose()
+          exitSub.dispose()
+        },
+      }
+    }
+    const sock = running.connectDisplay()
+    sock.on('data', (b: Buffer) => sink.data(b))
+    sock.on('close', () => sink.end('the display connection closed'))
+    sock.on('error', () => undefined)
+    return {
+      write: (bytes) => sock.write(bytes),
+      close: () => {
+        exitSub.dispose()
+        sock.destroy()
+      },
+    }
+  }
+
+  readonly handlers: Handlers = {
+    'host.info': () => this.hostInfo(),
+    'host.stop': async ({ stopVms }) => {
+      if (!this.onHostStop) throw new VireoError('invalid_request', 'this engine is not run by a host that can stop')
+      // Answer first; the host goes away right after.
+      setImmediate(() => this.onHostStop?.(stopVms))
+      return {}
+    },
+    'vm.list': async () => this.list(),
+    'vm.info': async ({ vm }) => this.info(this.entry(vm)),
+    'vm.create': (p) => this.create(p),
+    'vm.start': ({ vm }) => this.start(vm),
+    'vm.pause': ({ vm }) => this.pause(vm),
+    'vm.resume': ({ vm }) => this.resume(vm),
+    'vm.reset': ({ vm }) => this.reset(vm),
+    'vm.stop': ({ vm, force, timeoutMs }) => this.stop(vm, force, timeoutMs),
+    'vm.delete': async ({ vm, keepDisks }) => {
+      await this.delete(vm, keepDisks)
+      return {}
+    },
+    'vm.qemuArgv': async ({ vm }) => ({ argv: await this.qemuArgv(vm) }),
+    'vm.screenshot': ({ vm }) => this.screenshot(vm),
+  }
+}
+
+function diskSerial(): string {
+  return `VIREO-${randomBytes(5).toString('hex').toUpperCase()}`
+}
+
+/** A path a user gave: absolute (clients resolve against their own working directory), a readable file. */
+function checkUserFile(p: string, what: string): string {
+  if (!isAbsolute(p)) throw new VireoError('invalid_request', `the ${what} path must be absolute (got "${p}")`)
+  let st
+  try {
+    st = statSync(p)
+  } catch {
+    throw new VireoError('not_found', `the ${what} ${p} does not exist`)
+  }
+  if (!st.isFile() && !st.isBlockDevice()) throw new VireoError('invalid_request', `the ${what} ${p} is not a file`)
+  return p
+}

@@ -1,0 +1,196 @@
+// A Vireo host: one engine owning one data dir, reachable over a unix socket (the CLI; mode 0600, no
+// token) and, when serving, over HTTP + WebSocket on TCP (loopback by default, token required).
+import { chmodSync, mkdirSync, rmSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { serveRpc } from '../api/server.ts'
+import { webSocketTransport, type WebSocketLike } from '../api/transports/websocket.ts'
+import { Engine } from '../engine.ts'
+import { writeJsonAtomic } from '../vm/atomic-file.ts'
+import { DataDirLock } from './lock.ts'
+import { loadOrCreateToken, tokenFromUpgrade, tokenMatches } from './token.ts'
+import { z } from 'zod'
+
+export const HostRecord = z.object({
+  pid: z.number().int(),
+  socket: z.string(),
+  port: z.number().int().nullable(),
+  address: z.string().nullable(),
+  startedAt: z.string(),
+})
+export type HostRecord = z.infer<typeof HostRecord>
+
+export interface HostOptions {
+  dataDir: string
+  /** Serve HTTP/WebSocket on TCP too (vireo serve); the CLI's background host does not. */
+  tcp?: { address: string; port: number } | null
+  env?: NodeJS.ProcessEnv
+  log?: (line: string) => void
+}
+
+export interface RunningHost {
+  engine: Engine
+  url: string | null
+  token: string | null
+  port: number | null
+  /** Stops listening and releases the data dir; VMs keep running unless asked. */
+  stop(opts?: { stopVms?: boolean }): Promise<void>
+  stopped: Promise<void>
+}
+
+export async function startHost(opts: HostOptions): Promise<RunningHost> {
+  const log = opts.log ?? (() => undefined)
+  let stopping: Promise<void> | null = null
+  // host.stop over RPC can only arrive once the host is up and `stop` below is bound.
+  let stopHost: ((o: { stopVms?: boolean }) => Promise<void>) | null = null
+  let resolveStopped!: () => void
+  const stopped = new Promise<void>((r) => (resolveStopped = r))
+  const engine = new Engine({
+    dataDir: opts.dataDir,
+    ...(opts.env ? { env: opts.env } : {}),
+    onHostStop: (stopVms) => void stopHost?.({ stopVms }),
+  })
+  const lock = DataDirLock.acquire(engine.layout.lockFile)
+  const servers: Server[] = []
+  const sockets = new Set<WebSocket>()
+  try {
+    await engine.init()
+    for (const p of engine.library.problems) log(`warning: ${p.message}`)
+
+    // Unix socket: its mode and its directory's mode are the authentication.
+    mkdirSync(engine.layout.runtimeRoot, { recursive: true, mode: 0o700 })
+    rmSync(engine.layout.hostSocket, { force: true })
+    const unixHttp = createServer((_req, res) => res.writeHead(404).end())
+    attachWebSocket(unixHttp, engine, sockets, () => true)
+    await listen(unixHttp, engine.layout.hostSocket)
+    chmodSync(engine.layout.hostSocket, 0o600)
+    servers.push(unixHttp)
+
+    let url: string | null = null
+    let token: string | null = null
+    let port: number | null = null
+    if (opts.tcp) {
+      token = loadOrCreateToken(engine.layout.tokenFile)
+      const t = token
+      const tcpHttp = createServer((req, res) => handleHttp(req, res))
+      attachWebSocket(tcpHttp, engine, sockets, (req) => upgradeAllowed(req, t, port ?? 0, log))
+      await listen(tcpHttp, opts.tcp.port, opts.tcp.address)
+      port = (tcpHttp.address() as AddressInfo).port
+      const shown = opts.tcp.address.includes(':') ? `[${opts.tcp.address}]` : opts.tcp.address
+      url = `http://${shown}:${port}/#token=${token}`
+      engine.url = `http://${shown}:${port}/`
+      servers.push(tcpHttp)
+    }
+    writeJsonAtomic(
+      engine.layout.hostJson,
+      {
+        pid: process.pid,
+        socket: engine.layout.hostSocket,
+        port,
+        address: opts.tcp?.address ?? null,
+        startedAt: new Date().toISOString(),
+      } satisfies HostRecord,
+      0o600,
+    )
+
+    const stop = (o: { stopVms?: boolean } = {}): Promise<void> => {
+      stopping ??= (async () => {
+        for (const ws of sockets) ws.close(1001, 'host stopping')
+        await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+        await engine.dispose({ stopVms: o.stopVms ?? false })
+        rmSync(engine.layout.hostJson, { force: true })
+        rmSync(engine.layout.hostSocket, { force: true })
+        lock.release()
+        resolveStopped()
+      })()
+      return stopping
+    }
+    stopHost = stop
+    return { engine, url, token, port, stop, stopped }
+  } catch (err) {
+    for (const s of servers) s.close()
+    await engine.dispose()
+    lock.release()
+    throw err
+  }
+}
+
+function listen(server: Server, portOrPath: number | string, address?: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject)
+    const done = () => {
+      server.off('error', reject)
+      resolvePromise()
+    }
+    if (typeof portOrPath === 'string') server.listen(portOrPath, done)
+    else server.listen(portOrPath, address, done)
+  })
+}
+
+function attachWebSocket(
+  http: Server,
+  engine: Engine,
+  sockets: Set<WebSocket>,
+  allowed: (req: IncomingMessage) => boolean,
+): void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 16 * 1024 * 1024,
+    handleProtocols: (protocols) => {
+      for (const p of protocols) if (p.startsWith('vireo.token.')) return p
+      return false
+    },
+  })
+  http.on('upgrade', (req, socket, head) => {
+    if (!allowed(req)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws)
+      ws.on('close', () => sockets.delete(ws))
+      serveRpc(webSocketTransport(ws as unknown as WebSocketLike), engine)
+    })
+  })
+}
+
+/** Token, and Host/Origin against DNS rebinding: a page from another origin never gets in. */
+function upgradeAllowed(req: IncomingMessage, token: string, port: number, log: (l: string) => void): boolean {
+  const host = req.headers.host ?? ''
+  const origin = req.headers.origin
+  const who = `${req.socket.remoteAddress ?? '?'}`
+  if (!tokenMatches(token, tokenFromUpgrade(req.headers))) {
+    log(`refused a connection from ${who}: missing or wrong token`)
+    return false
+  }
+  if (!hostHeaderAllowed(host, port)) {
+    log(`refused a connection from ${who}: unexpected Host header "${host}"`)
+    return false
+  }
+  if (origin !== undefined && origin !== `http://${host}`) {
+    log(`refused a connection from ${who}: foreign Origin "${origin}"`)
+    return false
+  }
+  return true
+}
+
+function hostHeaderAllowed(host: string, port: number): boolean {
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::(\d+))?$/i.exec(host)
+  if (!m) return false
+  if (m[2] !== undefined && Number(m[2]) !== port) return false
+  const name = (m[1] ?? '').toLowerCase()
+  // Names that a rebinding attack cannot point elsewhere: IP literals and localhost.
+  return name === 'localhost' || /^[\d.]+$/.test(name) || name.startsWith('[')
+}
+
+function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.setHeader('Referrer-Policy', 'no-referrer')
+  if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) {
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })
+    res.end('Vireo host. Connect with the Vireo renderer or the vireo CLI.\n')
+    return
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n')
+}

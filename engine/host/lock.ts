@@ -1,0 +1,56 @@
+// One engine owns a data dir at a time. The lock file holds the owner's pid; a lock whose owner is
+// gone is stale and is taken over.
+import { openSync, writeSync, closeSync, readFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs'
+import { VireoError } from '../api/errors.ts'
+import { isAlive, isZombie } from './process-alive.ts'
+import { dirname } from 'node:path'
+
+export class DataDirLock {
+  private released = false
+  private readonly path: string
+  private constructor(path: string) {
+    this.path = path
+  }
+
+  static acquire(path: string): DataDirLock {
+    mkdirSync(dirname(path), { recursive: true })
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o600)
+        writeSync(fd, `${process.pid}\n`)
+        closeSync(fd)
+        return new DataDirLock(path)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      }
+      const owner = readOwner(path)
+      if (owner !== null && owner !== process.pid && isAlive(owner) && !isZombie(owner)) {
+        throw new VireoError('conflict', `another Vireo engine (pid ${owner}) already owns ${dirname(path)}`)
+      }
+      // Stale: move it aside first so two engines racing for it cannot both delete a fresh lock.
+      const aside = `${path}.stale.${process.pid}`
+      try {
+        renameSync(path, aside)
+        unlinkSync(aside)
+      } catch {
+        /* someone else took it over; try again */
+      }
+    }
+    throw new VireoError('conflict', `could not take the lock ${path}`)
+  }
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    if (readOwner(this.path) === process.pid) unlinkSync(this.path)
+  }
+}
+
+export function readOwner(path: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10)
+    return Number.isFinite(pid) ? pid : null
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,33 @@
+// Runs a helper program (qemu-img, qemu-system --version) without a shell and collects its output.
+import { spawn } from 'node:child_process'
+
+export interface ExecResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export function execFileText(
+  file: string,
+  args: readonly string[],
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<ExecResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], shell: false })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer)
+      reject(err)
+    })
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer)
+      resolvePromise({ code, signal, stdout, stderr })
+    })
+    child.stdin.end(opts.input ?? '')
+  })
+}

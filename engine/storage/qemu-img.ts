@@ -1,0 +1,37 @@
+// qemu-img, run without a shell. Every path is resolved by the caller before it gets here.
+import { VireoError } from '../api/errors.ts'
+import { execFileText } from '../qemu/exec.ts'
+import { z } from 'zod'
+
+export const ImageInfo = z.looseObject({
+  filename: z.string(),
+  format: z.string(),
+  'virtual-size': z.number(),
+  'actual-size': z.number().optional(),
+  'backing-filename': z.string().optional(),
+  'dirty-flag': z.boolean().optional(),
+})
+export type ImageInfo = z.infer<typeof ImageInfo>
+
+async function run(qemuImg: string, args: string[], what: string): Promise<string> {
+  const r = await execFileText(qemuImg, args, { timeoutMs: 10 * 60_000 })
+  if (r.code !== 0) {
+    const msg = r.stderr.trim().replace(/^qemu-img: /, '').split('\n').at(-1) ?? `exit ${r.code}`
+    throw new VireoError('qemu_failed', `${what} failed: ${msg}`)
+  }
+  return r.stdout
+}
+
+export async function createImage(qemuImg: string, path: string, format: 'qcow2' | 'raw', bytes: number) {
+  await run(qemuImg, ['create', '-q', '-f', format, path, String(bytes)], `creating the disk ${path}`)
+}
+
+export async function imageInfo(qemuImg: string, path: string): Promise<ImageInfo> {
+  // -U: a running VM may hold the image; reading its header is still safe.
+  const out = await run(qemuImg, ['info', '-U', '--output=json', path], `reading the disk image ${path}`)
+  return ImageInfo.parse(JSON.parse(out))
+}
+
+export async function convertImage(qemuImg: string, from: string, to: string, outFormat: 'qcow2' | 'raw') {
+  await run(qemuImg, ['convert', '-q', '-O', outFormat, from, to], `converting ${from}`)
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Vireo and its tests need on a Debian/Ubuntu machine, idempotently:
+# QEMU and friends from apt, the project's Node 24 from the npm registry, npm packages, the test guest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  qemu-system-x86 qemu-utils ovmf busybox-static cpio grub-pc-bin grub-efi-amd64-bin grub-common
+  xorriso mtools osinfo-db chromium iproute2 xz-utils zstd ca-certificates
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+source scripts/env.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  # Native addons must compile against Node 24's headers, not the system Node's.
+  npm_config_nodedir="$VIREO_NODE_HOME" npm ci --no-audit --no-fund
+fi
+
+bash scripts/build-test-guest.sh
