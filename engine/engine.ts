@@ -18,14 +18,14 @@ import type {
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './api/vm-config.ts'
 import { assignPlacements } from './devices/placement.ts'
-import { dataDirLayout, vmRuntimeDir, type DataDirLayout } from './host/data-dir.ts'
+import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from './host/data-dir.ts'
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
-import { convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
+import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
 import { parseSize } from './storage/size.ts'
 import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
-import { RunningVm } from './vm/running-vm.ts'
+import { RunningVm, runtimeFiles } from './vm/running-vm.ts'
 
 export const VIREO_VERSION = '0.1.0'
 
@@ -35,6 +35,8 @@ interface Entry {
   state: VmState
   lastError: string | null
   lastExit: VmInfo['lastExit']
+  /** QEMU ended without a clean exit (a crash, or it died while no engine ran): check disks first. */
+  needsCheck: boolean
   /** Serialises lifecycle operations on one VM. */
   busy: Promise<unknown>
 }
@@ -76,11 +78,14 @@ export class Engine implements RpcBackend {
     mkdirSync(this.layout.cacheDir, { recursive: true })
     this.library.load()
     for (const record of this.library.list()) {
-      const entry: Entry = { record, running: null, state: 'stopped', lastError: null, lastExit: null, busy: Promise.resolve() }
+      const entry: Entry = { record, running: null, state: 'stopped', lastError: null, lastExit: null, needsCheck: false, busy: Promise.resolve() }
       this.entries.set(record.config.id, entry)
       try {
-        const running = await RunningVm.reattach(this.pathsOf(record))
+        const paths = this.pathsOf(record)
+        const hadRuntime = existsSync(runtimeFiles(paths).record)
+        const running = await RunningVm.reattach(paths)
         if (running) this.adopt(entry, running)
+        else if (hadRuntime) entry.needsCheck = true
       } catch (err) {
         entry.lastError = `could not re-attach to the running VM: ${(err as Error).message}`
       }
@@ -118,7 +123,7 @@ export class Engine implements RpcBackend {
       const v = await probeAccelerator({
         qemu,
         image: findProbeImage(this.env),
-        cacheFile: join(this.layout.cacheDir, 'accelerator.json'),
+        cacheFile: join(userCacheDir(this.env), 'accelerator.json'),
       })
       this.resolvedVerdict = v
       return v
@@ -185,6 +190,7 @@ export class Engine implements RpcBackend {
     running.onExit((cause) => {
       e.running = null
       e.lastError = cause.kind === 'crash' ? cause.message : null
+      if (cause.kind === 'crash') e.needsCheck = true
       e.lastExit = {
         kind: cause.kind,
         at: new Date().toISOString(),
@@ -281,7 +287,7 @@ export class Engine implements RpcBackend {
         bootOrder: p.bootOrder ?? ['disk', 'cdrom'],
       }
       const rec = this.library.add(assignPlacements(input as VmConfig))
-      const e: Entry = { record: rec, running: null, state: 'stopped', lastError: null, lastExit: null, busy: Promise.resolve() }
+      const e: Entry = { record: rec, running: null, state: 'stopped', lastError: null, lastExit: null, needsCheck: false, busy: Promise.resolve() }
       this.entries.set(id, e)
       this.emit('vm.added', this.summary(e))
       return this.info(e)
@@ -361,6 +367,7 @@ export class Engine implements RpcBackend {
       this.setState(e, 'starting')
       try {
         const { ctx, qemu } = await this.launchContext(e)
+        if (e.needsCheck) await this.repairDisks(e, qemu)
         const argv = buildQemuArgv(c, ctx)
         const running = await RunningVm.launch({
           paths: this.pathsOf(e.record),
@@ -378,6 +385,19 @@ export class Engine implements RpcBackend {
         throw err
       }
     })
+  }
+
+  /** After a crash a qcow2 may hold leaked clusters: harmless, and repaired here; corruption stops the start. */
+  private async repairDisks(e: Entry, qemu: QemuInstallation): Promise<void> {
+    for (const d of e.record.config.disks) {
+      if (d.format !== 'qcow2' || d.readOnly) continue
+      const path = resolveVmPath(e.record.dir, d.path)
+      const report = await checkImage(qemu.img, path, true)
+      if (report.corruptions > 0 || report.code === 2) {
+        throw new VireoError('qemu_failed', `the disk ${path} is corrupt (qemu-img check: ${report.text.split('\n').at(-1) ?? ''})`)
+      }
+    }
+    e.needsCheck = false
   }
 
   private assertDiskNotRunningElsewhere(path: string, selfId: string): void {

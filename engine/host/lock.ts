@@ -5,6 +5,9 @@ import { VireoError } from '../api/errors.ts'
 import { isAlive, isZombie } from './process-alive.ts'
 import { dirname } from 'node:path'
 
+/** Locks this process holds: its own pid in a lock file is then not a stale leftover of a reused pid. */
+const held = new Set<string>()
+
 export class DataDirLock {
   private released = false
   private readonly path: string
@@ -14,11 +17,13 @@ export class DataDirLock {
 
   static acquire(path: string): DataDirLock {
     mkdirSync(dirname(path), { recursive: true })
+    if (held.has(path)) throw new VireoError('conflict', `this process already owns ${dirname(path)}`)
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = openSync(path, 'wx', 0o600)
         writeSync(fd, `${process.pid}\n`)
         closeSync(fd)
+        held.add(path)
         return new DataDirLock(path)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
@@ -42,6 +47,7 @@ export class DataDirLock {
   release(): void {
     if (this.released) return
     this.released = true
+    held.delete(this.path)
     if (readOwner(this.path) === process.pid) unlinkSync(this.path)
   }
 }

@@ -1,7 +1,7 @@
 // Chooses the accelerator by running a real Linux kernel under it. Firmware alone runs fine under
 // this kind of host's nested KVM while Linux hangs, so only a kernel that reaches userspace counts.
 import { spawn } from 'node:child_process'
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -129,6 +129,7 @@ export async function probeAccelerator(opts: ProbeOptions): Promise<AcceleratorV
   }
   const verdict = await decide(opts, platform)
   try {
+    mkdirSync(dirname(opts.cacheFile), { recursive: true })
     writeJsonAtomic(opts.cacheFile, { key, verdict } satisfies CacheEntry)
   } catch {
     /* a cache that cannot be written only costs a probe next time */

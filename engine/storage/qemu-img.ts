@@ -35,3 +35,30 @@ export async function imageInfo(qemuImg: string, path: string): Promise<ImageInf
 export async function convertImage(qemuImg: string, from: string, to: string, outFormat: 'qcow2' | 'raw') {
   await run(qemuImg, ['convert', '-q', '-O', outFormat, from, to], `converting ${from}`)
 }
+
+export interface CheckReport {
+  /** 0 clean, 2 corrupt, 3 leaked clusters (harmless, repairable) — qemu-img check's own codes. */
+  code: number
+  leaksFixed: number
+  corruptions: number
+  text: string
+}
+
+/** `qemu-img check`, repairing leaked clusters (what a killed QEMU can leave in a qcow2) when asked. */
+export async function checkImage(qemuImg: string, path: string, repairLeaks: boolean): Promise<CheckReport> {
+  const args = ['check', '--output=json', ...(repairLeaks ? ['-r', 'leaks'] : []), path]
+  const r = await execFileText(qemuImg, args, { timeoutMs: 10 * 60_000 })
+  let parsed: Record<string, unknown> = {}
+  try {
+    parsed = JSON.parse(r.stdout) as Record<string, unknown>
+  } catch {
+    /* older qemu-img prints text on failure */
+  }
+  const num = (k: string) => (typeof parsed[k] === 'number' ? (parsed[k] as number) : 0)
+  return {
+    code: r.code ?? -1,
+    leaksFixed: num('leaks-fixed'),
+    corruptions: num('corruptions'),
+    text: (r.stdout + r.stderr).trim(),
+  }
+}
