@@ -94,11 +94,9 @@ export class Engine implements RpcBackend {
 
   /** The engine goes away; running VMs stay up (unless asked) for the next engine to adopt. */
   async dispose(opts: { stopVms?: boolean } = {}): Promise<void> {
-    for (const entry of this.entries.values()) {
-      if (!entry.running) continue
-      if (opts.stopVms) await entry.running.shutdown(30_000).catch(() => undefined)
-      else entry.running.detach()
-    }
+    const running = [...this.entries.values()].flatMap((e) => (e.running ? [e.running] : []))
+    if (opts.stopVms) await Promise.all(running.map((r) => r.shutdown(30_000).catch(() => undefined)))
+    else for (const r of running) r.detach()
     this.listeners.clear()
   }
 

@@ -1,7 +1,7 @@
 // A Vireo host: one engine owning one data dir, reachable over a unix socket (the CLI; mode 0600, no
 // token) and, when serving, over HTTP + WebSocket on TCP (loopback by default, token required).
 import { chmodSync, mkdirSync, rmSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { serveRpc } from '../api/server.ts'
@@ -10,6 +10,7 @@ import { Engine } from '../engine.ts'
 import { writeJsonAtomic } from '../vm/atomic-file.ts'
 import { DataDirLock } from './lock.ts'
 import { loadOrCreateToken, tokenFromUpgrade, tokenMatches } from './token.ts'
+import { makeHttpHandler } from './static-files.ts'
 import { z } from 'zod'
 
 export const HostRecord = z.object({
@@ -73,7 +74,9 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     if (opts.tcp) {
       token = loadOrCreateToken(engine.layout.tokenFile)
       const t = token
-      const tcpHttp = createServer((req, res) => handleHttp(req, res))
+      const tcpHttp = createServer(
+        makeHttpHandler({ token: t, log, hostAllowed: (h) => hostHeaderAllowed(h, port ?? 0) }),
+      )
       attachWebSocket(tcpHttp, engine, sockets, (req) => upgradeAllowed(req, t, port ?? 0, log))
       await listen(tcpHttp, opts.tcp.port, opts.tcp.address)
       port = (tcpHttp.address() as AddressInfo).port
@@ -182,15 +185,4 @@ function hostHeaderAllowed(host: string, port: number): boolean {
   const name = (m[1] ?? '').toLowerCase()
   // Names that a rebinding attack cannot point elsewhere: IP literals and localhost.
   return name === 'localhost' || /^[\d.]+$/.test(name) || name.startsWith('[')
-}
-
-function handleHttp(req: IncomingMessage, res: ServerResponse): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff')
-  res.setHeader('Referrer-Policy', 'no-referrer')
-  if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) {
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })
-    res.end('Vireo host. Connect with the Vireo renderer or the vireo CLI.\n')
-    return
-  }
-  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n')
 }

@@ -78,3 +78,42 @@ describe('vireo serve', () => {
     await expect(startHost({ dataDir })).rejects.toThrow(/owns/)
   })
 })
+
+describe('HTTP side of vireo serve', () => {
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${host.port}${path}`, { headers, redirect: 'manual' })
+
+  it('sends a strict CSP and refuses rebound Host names', async () => {
+    const res = await get('/')
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/)
+    const { request } = await import('node:http')
+    const status = await new Promise<number>((r) => {
+      const req = request({ host: '127.0.0.1', port: host.port, path: '/', headers: { Host: 'evil.example' } }, (res) =>
+        r(res.statusCode ?? 0),
+      )
+      req.end()
+    })
+    expect(status).toBe(421)
+  })
+
+  it('never serves a file outside the renderer build', async () => {
+    const { request } = await import('node:http')
+    const status = await new Promise<number>((r) => {
+      const req = request({ host: '127.0.0.1', port: host.port, path: '/../../package.json' }, (res) =>
+        r(res.statusCode ?? 0),
+      )
+      req.end()
+    })
+    expect([400, 404]).toContain(status)
+    expect((await get('/%2e%2e/%2e%2e/package.json')).status).toBe(400)
+  })
+
+  it('turns a correct token into an HttpOnly cookie, and refuses a wrong one', async () => {
+    const post = (token: string) =>
+      fetch(`http://127.0.0.1:${host.port}/sign-in`, { method: 'POST', body: JSON.stringify({ token }) })
+    expect((await post('wrong')).status).toBe(401)
+    const ok = await post(host.token!)
+    expect(ok.status).toBe(204)
+    expect(ok.headers.get('set-cookie')).toMatch(/^vireo_token=.+; HttpOnly; SameSite=Strict/)
+  })
+})
