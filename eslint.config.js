@@ -22,7 +22,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['electron', 'electron/*'], message: 'The engine runs under plain Node: no electron.' },
-            { group: ['**/renderer/**', '**/main/**', '**/preload/**'], message: 'The engine depends on no UI layer.' },
+            {
+              group: ['**/renderer/**', '**/main/**', '**/preload/**'],
+              message: 'The engine depends on no UI layer.',
+            },
           ],
         },
       ],

@@ -44,7 +44,17 @@ export async function benchBoot(rounds: number) {
   const name = 'bench'
   try {
     const vm = JSON.parse(
-      await vireoOk(dataDir, ['create', name, '--iso', guest.iso, '--memory', '256', '--nic', 'none', '--json']),
+      await vireoOk(dataDir, [
+        'create',
+        name,
+        '--iso',
+        guest.iso,
+        '--memory',
+        '256',
+        '--nic',
+        'none',
+        '--json',
+      ]),
     ) as VmInfo
     const argv = JSON.parse(await vireoOk(dataDir, ['info', name, '--qemu-argv', '--json'])) as string[]
     const serialLog = join(vm.dir, 'logs', 'serial.log')

@@ -20,7 +20,7 @@ import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './a
 import { assignPlacements } from './devices/placement.ts'
 import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from './host/data-dir.ts'
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
-import { buildQemuArgv, type LaunchContext } from './qemu/argv/index.ts'
+import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
 import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
 import { parseSize } from './storage/size.ts'
@@ -78,7 +78,15 @@ export class Engine implements RpcBackend {
     mkdirSync(this.layout.cacheDir, { recursive: true })
     this.library.load()
     for (const record of this.library.list()) {
-      const entry: Entry = { record, running: null, state: 'stopped', lastError: null, lastExit: null, needsCheck: false, busy: Promise.resolve() }
+      const entry: Entry = {
+        record,
+        running: null,
+        state: 'stopped',
+        lastError: null,
+        lastExit: null,
+        needsCheck: false,
+        busy: Promise.resolve(),
+      }
       this.entries.set(record.config.id, entry)
       try {
         const paths = this.pathsOf(record)
@@ -161,7 +169,9 @@ export class Engine implements RpcBackend {
       ...this.summary(e),
       config: e.record.config,
       dir: e.record.dir,
-      runtime: r ? { pid: r.pid, accelerator: r.accelerator, startedAt: r.startedAt, runtimeDir: r.runtimeDir } : null,
+      runtime: r
+        ? { pid: r.pid, accelerator: r.accelerator, startedAt: r.startedAt, runtimeDir: r.runtimeDir }
+        : null,
       lastError: e.lastError,
       lastExit: e.lastExit,
     }
@@ -195,7 +205,11 @@ export class Engine implements RpcBackend {
         ...(cause.kind === 'crash' ? { message: cause.message } : {}),
       }
       const reason =
-        cause.kind === 'crash' ? cause.message : cause.kind === 'guest' ? 'the guest powered off' : 'powered off'
+        cause.kind === 'crash'
+          ? cause.message
+          : cause.kind === 'guest'
+            ? 'the guest powered off'
+            : 'powered off'
       this.setState(e, 'stopped', reason)
     })
   }
@@ -237,11 +251,15 @@ export class Engine implements RpcBackend {
     const iso = p.iso ? checkUserFile(p.iso, 'ISO image') : null
     const existingDisk = p.disk ? checkUserFile(p.disk, 'disk image') : null
     if (existingDisk) this.assertDiskFree(existingDisk, null)
-    if (p.disk && p.diskSize) throw new VireoError('invalid_request', 'give either an existing disk or a new disk size, not both')
+    if (p.disk && p.diskSize)
+      throw new VireoError('invalid_request', 'give either an existing disk or a new disk size, not both')
     const diskBytes = p.diskSize ? parseSize(p.diskSize) : null
     const ovmf = firmware === 'uefi' ? findOvmf(this.env) : null
     if (firmware === 'uefi' && !ovmf) {
-      throw new VireoError('unavailable', 'UEFI needs OVMF, which is not installed (Debian/Ubuntu: apt-get install ovmf)')
+      throw new VireoError(
+        'unavailable',
+        'UEFI needs OVMF, which is not installed (Debian/Ubuntu: apt-get install ovmf)',
+      )
     }
     mkdirSync(join(dir, 'disks'), { recursive: true })
     mkdirSync(join(dir, 'logs'), { recursive: true })
@@ -281,11 +299,26 @@ export class Engine implements RpcBackend {
         nics:
           p.nic === 'none'
             ? []
-            : [{ id: 'net0', model: p.nic ?? 'virtio-net', mac: this.newMac(), network: { mode: 'nat', portForwards: [] } }],
+            : [
+                {
+                  id: 'net0',
+                  model: p.nic ?? 'virtio-net',
+                  mac: this.newMac(),
+                  network: { mode: 'nat', portForwards: [] },
+                },
+              ],
         bootOrder: p.bootOrder ?? ['disk', 'cdrom'],
       }
       const rec = this.library.add(assignPlacements(input as VmConfig))
-      const e: Entry = { record: rec, running: null, state: 'stopped', lastError: null, lastExit: null, needsCheck: false, busy: Promise.resolve() }
+      const e: Entry = {
+        record: rec,
+        running: null,
+        state: 'stopped',
+        lastError: null,
+        lastExit: null,
+        needsCheck: false,
+        busy: Promise.resolve(),
+      }
       this.entries.set(id, e)
       this.emit('vm.added', this.summary(e))
       return this.info(e)
@@ -299,7 +332,9 @@ export class Engine implements RpcBackend {
   private newMac(): string {
     const used = new Set(this.library.list().flatMap((r) => r.config.nics.map((n) => n.mac)))
     for (;;) {
-      const mac = ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':')
+      const mac = ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(
+        ':',
+      )
       if (!used.has(mac)) return mac
     }
   }
@@ -324,7 +359,11 @@ export class Engine implements RpcBackend {
     let firmware: LaunchContext['firmware']
     if (c.firmware === 'uefi') {
       const ovmf = findOvmf(this.env)
-      if (!ovmf) throw new VireoError('unavailable', 'this VM boots with UEFI, but OVMF is not installed (apt-get install ovmf)')
+      if (!ovmf)
+        throw new VireoError(
+          'unavailable',
+          'this VM boots with UEFI, but OVMF is not installed (apt-get install ovmf)',
+        )
       firmware = { code: ovmf.code, vars: join(e.record.dir, 'nvram.qcow2') }
     }
     return {
@@ -354,7 +393,10 @@ export class Engine implements RpcBackend {
       // Check what QEMU would only report in its own words.
       for (const cd of c.cdroms) {
         if (cd.path && !existsSync(resolveVmPath(e.record.dir, cd.path))) {
-          throw new VireoError('not_found', `the ISO image ${resolveVmPath(e.record.dir, cd.path)} no longer exists; insert another medium or eject it`)
+          throw new VireoError(
+            'not_found',
+            `the ISO image ${resolveVmPath(e.record.dir, cd.path)} no longer exists; insert another medium or eject it`,
+          )
         }
       }
       for (const d of c.disks) {
@@ -367,12 +409,20 @@ export class Engine implements RpcBackend {
         const { ctx, qemu } = await this.launchContext(e)
         if (e.needsCheck) await this.repairDisks(e, qemu)
         const argv = buildQemuArgv(c, ctx)
+        const unplugged = nicsWithLinkDown(c)
         const running = await RunningVm.launch({
           paths: this.pathsOf(e.record),
           vmId: c.id,
           qemuBinary: qemu.system,
           argv,
           accelerator: ctx.accelerator,
+          ...(unplugged.length > 0
+            ? {
+                beforeCpusStart: async (qmp) => {
+                  for (const name of unplugged) await qmp.execute('set_link', { name, up: false })
+                },
+              }
+            : {}),
         })
         e.lastError = null
         this.adopt(e, running)
@@ -392,7 +442,10 @@ export class Engine implements RpcBackend {
       const path = resolveVmPath(e.record.dir, d.path)
       const report = await checkImage(qemu.img, path, true)
       if (report.corruptions > 0 || report.code === 2) {
-        throw new VireoError('qemu_failed', `the disk ${path} is corrupt (qemu-img check: ${report.text.split('\n').at(-1) ?? ''})`)
+        throw new VireoError(
+          'qemu_failed',
+          `the disk ${path} is corrupt (qemu-img check: ${report.text.split('\n').at(-1) ?? ''})`,
+        )
       }
     }
     e.needsCheck = false
@@ -403,7 +456,10 @@ export class Engine implements RpcBackend {
       if (other.record.config.id === selfId || !other.running) continue
       for (const d of other.record.config.disks) {
         if (resolveVmPath(other.record.dir, d.path) === path) {
-          throw new VireoError('conflict', `the disk ${path} is in use by the running VM "${other.record.config.name}"`)
+          throw new VireoError(
+            'conflict',
+            `the disk ${path} is in use by the running VM "${other.record.config.name}"`,
+          )
         }
       }
     }
@@ -451,7 +507,8 @@ export class Engine implements RpcBackend {
   delete(ref: string, keepDisks: boolean): Promise<void> {
     const e = this.entry(ref)
     return this.serial(e, async () => {
-      if (e.running) throw new VireoError('invalid_state', `"${e.record.config.name}" is running; stop it first`)
+      if (e.running)
+        throw new VireoError('invalid_state', `"${e.record.config.name}" is running; stop it first`)
       this.library.remove(e.record.config.id, keepDisks)
       this.entries.delete(e.record.config.id)
       this.emit('vm.removed', { id: e.record.config.id })
@@ -495,7 +552,8 @@ export class Engine implements RpcBackend {
   readonly handlers: Handlers = {
     'host.info': () => this.hostInfo(),
     'host.stop': async ({ stopVms }) => {
-      if (!this.onHostStop) throw new VireoError('invalid_request', 'this engine is not run by a host that can stop')
+      if (!this.onHostStop)
+        throw new VireoError('invalid_request', 'this engine is not run by a host that can stop')
       // Answer first; the host goes away right after.
       setImmediate(() => this.onHostStop?.(stopVms))
       return {}
@@ -523,13 +581,15 @@ function diskSerial(): string {
 
 /** A path a user gave: absolute (clients resolve against their own working directory), a readable file. */
 function checkUserFile(p: string, what: string): string {
-  if (!isAbsolute(p)) throw new VireoError('invalid_request', `the ${what} path must be absolute (got "${p}")`)
+  if (!isAbsolute(p))
+    throw new VireoError('invalid_request', `the ${what} path must be absolute (got "${p}")`)
   let st
   try {
     st = statSync(p)
   } catch {
     throw new VireoError('not_found', `the ${what} ${p} does not exist`)
   }
-  if (!st.isFile() && !st.isBlockDevice()) throw new VireoError('invalid_request', `the ${what} ${p} is not a file`)
+  if (!st.isFile() && !st.isBlockDevice())
+    throw new VireoError('invalid_request', `the ${what} ${p} is not a file`)
   return p
 }

@@ -53,7 +53,8 @@ export class RpcClient {
   }
 
   call<M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>> {
-    if (this.closed) return Promise.reject(new VireoError('unavailable', 'the connection to the engine is closed'))
+    if (this.closed)
+      return Promise.reject(new VireoError('unavailable', 'the connection to the engine is closed'))
     const id = this.nextId++
     return new Promise<Result<M>>((resolve, reject) => {
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject })
@@ -95,7 +96,9 @@ export class RpcClient {
       },
       onEnd: (handler) => end.add(handler),
       write: (bytes) =>
-        this.transport.sendBinary(encodeFrame(channel, typeof bytes === 'string' ? encoder.encode(bytes) : bytes)),
+        this.transport.sendBinary(
+          encodeFrame(channel, typeof bytes === 'string' ? encoder.encode(bytes) : bytes),
+        ),
       close: async () => {
         this.streams.delete(channel)
         if (!this.closed) await this.call('stream.close', { channel })
@@ -148,13 +151,17 @@ export class RpcClient {
     // Validate the engine's answer too: a client never trusts an unchecked shape.
     const parsed = Methods[p.method].result.safeParse(m.result)
     if (parsed.success) p.resolve(parsed.data)
-    else p.reject(new VireoError('internal', `malformed ${p.method} result from the engine: ${parsed.error.message}`))
+    else
+      p.reject(
+        new VireoError('internal', `malformed ${p.method} result from the engine: ${parsed.error.message}`),
+      )
   }
 
   private handleClose(): void {
     if (this.closed) return
     this.closed = true
-    for (const p of this.pending.values()) p.reject(new VireoError('unavailable', 'the connection to the engine closed'))
+    for (const p of this.pending.values())
+      p.reject(new VireoError('unavailable', 'the connection to the engine closed'))
     this.pending.clear()
     for (const s of this.streams.values()) s.end.emit('connection closed')
     this.streams.clear()

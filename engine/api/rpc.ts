@@ -46,7 +46,11 @@ export const VmInfo = VmSummary.extend({
   lastError: z.string().nullable(),
   /** How the VM last stopped: the guest powered off, the host stopped it, or QEMU crashed. */
   lastExit: z
-    .object({ kind: z.enum(['guest', 'host', 'crash']), at: z.iso.datetime(), message: z.string().optional() })
+    .object({
+      kind: z.enum(['guest', 'host', 'crash']),
+      at: z.iso.datetime(),
+      message: z.string().optional(),
+    })
     .nullable(),
 })
 export type VmInfo = z.infer<typeof VmInfo>
@@ -85,7 +89,12 @@ export const CreateVmParams = z.object({
   disk: z.string().min(1).optional(),
   /** A new, empty qcow2 disk of this size. */
   diskSize: SizeString.optional(),
-  memoryMiB: z.number().int().min(16).max(1024 * 1024).optional(),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024)
+    .optional(),
   cpus: z.number().int().min(1).max(64).optional(),
   /** The first NIC's model, or `none` for a VM without network. */
   nic: z.union([NicModel, z.literal('none')]).optional(),
@@ -121,7 +130,10 @@ export const Methods = {
   },
   'vm.delete': { params: VmRef.extend({ keepDisks: z.boolean().default(false) }), result: Empty },
   'vm.qemuArgv': { params: VmRef, result: z.object({ argv: z.array(z.string()) }) },
-  'vm.screenshot': { params: VmRef, result: z.object({ png: z.string(), width: z.number(), height: z.number() }) },
+  'vm.screenshot': {
+    params: VmRef,
+    result: z.object({ png: z.string(), width: z.number(), height: z.number() }),
+  },
   /** Opens a byte stream (serial console or RFB display); its data travels in binary frames. */
   'stream.open': {
     params: VmRef.extend({ kind: z.enum(['console', 'display']) }),

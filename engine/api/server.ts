@@ -8,9 +8,7 @@ import { decodeFrame, encodeFrame, type Disposable, type Transport } from './tra
 import type { z } from 'zod'
 
 export function formatZodError(err: z.ZodError): string {
-  return err.issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ')
+  return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')
 }
 
 export function serveRpc(transport: Transport, backend: RpcBackend): Disposable {

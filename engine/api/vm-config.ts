@@ -106,11 +106,17 @@ export const VmConfig = z.object({
   /** `auto` uses the accelerator the host probe verified; `tcg` forces software emulation. */
   accelerator: z.enum(['auto', 'tcg']).default('auto'),
   cpus: z.number().int().min(1).max(64),
-  memoryMiB: z.number().int().min(16).max(1024 * 1024),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024),
   disks: z.array(Disk).default([]),
   cdroms: z.array(Cdrom).default([]),
   nics: z.array(Nic).default([]),
-  display: z.object({ adapter: z.enum(['std', 'virtio', 'qxl', 'none']).default('std') }).default({ adapter: 'std' }),
+  display: z
+    .object({ adapter: z.enum(['std', 'virtio', 'qxl', 'none']).default('std') })
+    .default({ adapter: 'std' }),
   bootOrder: z.array(BootDevice).min(1).default(['disk', 'cdrom']),
   rng: z.boolean().default(true),
   /** pcie-root-ports created up front on q35 so that disks and NICs can be hot-plugged later. */

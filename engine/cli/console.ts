@@ -16,7 +16,10 @@ export async function runConsole(client: RpcClient, vm: string, o: ConsoleOption
     try {
       re = new RegExp(o.expect, 'm')
     } catch (err) {
-      throw new VireoError('invalid_request', `--expect is not a valid regular expression: ${(err as Error).message}`)
+      throw new VireoError(
+        'invalid_request',
+        `--expect is not a valid regular expression: ${(err as Error).message}`,
+      )
     }
   }
   const stream = await client.openStream('console', vm)
@@ -42,12 +45,12 @@ export async function runConsole(client: RpcClient, vm: string, o: ConsoleOption
       check()
       finish(done ? 0 : 2)
     })
+    let sent = false
     // History arrives first (everything since this boot); then, with --send, only later output counts.
     stream.onData((b) => {
       seen += decoder.decode(b, { stream: true })
       if (o.send === undefined || sent) check()
     })
-    let sent = false
     if (o.send !== undefined) {
       from = seen.length
       stream.write(o.send)

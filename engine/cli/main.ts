@@ -42,7 +42,8 @@ async function withHost(json: boolean, fn: (client: RpcClient) => Promise<void>)
 
 const int = (what: string) => (v: string) => {
   const n = Number(v)
-  if (!Number.isInteger(n)) throw new VireoError('invalid_request', `${what} must be a whole number (got "${v}")`)
+  if (!Number.isInteger(n))
+    throw new VireoError('invalid_request', `${what} must be a whole number (got "${v}")`)
   return n
 }
 const absolute = (p: string) => resolve(p)
@@ -68,8 +69,19 @@ program
   .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G')
   .option('--memory <mib>', 'memory in MiB', int('--memory'))
   .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
-  .addOption(new Option('--nic <model>', 'network card').choices(['virtio-net', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3', 'none']))
-  .addOption(new Option('--disk-bus <bus>', 'disk bus').choices(['virtio-blk', 'virtio-scsi', 'nvme', 'sata', 'ide']))
+  .addOption(
+    new Option('--nic <model>', 'network card').choices([
+      'virtio-net',
+      'e1000',
+      'e1000e',
+      'rtl8139',
+      'vmxnet3',
+      'none',
+    ]),
+  )
+  .addOption(
+    new Option('--disk-bus <bus>', 'disk bus').choices(['virtio-blk', 'virtio-scsi', 'nvme', 'sata', 'ide']),
+  )
   .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
   .addOption(new Option('--machine <type>', 'machine type').choices(['q35', 'pc']))
   .option('--tcg', 'always use software emulation for this VM')
@@ -161,7 +173,8 @@ program
   .action(async (name: string, o: { yes?: boolean; keepDisks?: boolean; json?: boolean }) =>
     withHost(!!o.json, async (c) => {
       if (!o.yes) {
-        if (!process.stdin.isTTY) throw new VireoError('invalid_request', 'deleting a VM needs --yes when not run interactively')
+        if (!process.stdin.isTTY)
+          throw new VireoError('invalid_request', 'deleting a VM needs --yes when not run interactively')
         const { createInterface } = await import('node:readline/promises')
         const rl = createInterface({ input: process.stdin, output: process.stdout })
         const answer = await rl.question(`Delete "${name}"${o.keepDisks ? '' : ' and its disks'}? [y/N] `)
@@ -178,7 +191,7 @@ program
   .command('console')
   .description('the serial console: interactive on a terminal, or scripted with --send/--expect')
   .argument('<name>', 'VM name or UUID')
-  .option('--send <text>', 'send this text as is (write the newline yourself, e.g. $\'ls\\n\')')
+  .option('--send <text>', "send this text as is (write the newline yourself, e.g. $'ls\\n')")
   .option('--expect <regex>', 'wait until the output matches (from this boot, or after --send)')
   .option('--timeout <sec>', 'give up after this many seconds', Number, 60)
   .action(async (name: string, o: { send?: string; expect?: string; timeout: number }) => {
@@ -220,7 +233,10 @@ program
       const running = await connectIfRunning(dataDir())
       if (running) {
         running.close()
-        throw new VireoError('conflict', `a Vireo host already owns ${dataDir()}; stop it first with: vireo host stop`)
+        throw new VireoError(
+          'conflict',
+          `a Vireo host already owns ${dataDir()}; stop it first with: vireo host stop`,
+        )
       }
       const host = await startHost({
         dataDir: dataDir(),

@@ -14,7 +14,8 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
 /** Per-user, per-host cache (the accelerator verdict): shared by every data dir on this machine. */
 export function userCacheDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'Vireo')
-  if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'Vireo', 'Cache')
+  if (platform === 'win32')
+    return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'Vireo', 'Cache')
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vireo')
 }
 

@@ -159,7 +159,12 @@ function attachWebSocket(
 }
 
 /** Token, and Host/Origin against DNS rebinding: a page from another origin never gets in. */
-function upgradeAllowed(req: IncomingMessage, token: string, port: number, log: (l: string) => void): boolean {
+function upgradeAllowed(
+  req: IncomingMessage,
+  token: string,
+  port: number,
+  log: (l: string) => void,
+): boolean {
   const host = req.headers.host ?? ''
   const origin = req.headers.origin
   const who = `${req.socket.remoteAddress ?? '?'}`

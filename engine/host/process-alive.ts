@@ -14,7 +14,10 @@ export function isAlive(pid: number): boolean {
 export function processArgv(pid: number): string[] | null {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`)
-    return raw.toString('utf8').split('\0').filter((s, i, a) => s !== '' || i < a.length - 1)
+    return raw
+      .toString('utf8')
+      .split('\0')
+      .filter((s, i, a) => s !== '' || i < a.length - 1)
   } catch {
     return null
   }

@@ -64,10 +64,25 @@ export function bootsUnder(
 ): Promise<{ ok: boolean; detail: string }> {
   return new Promise((resolvePromise) => {
     const args = [
-      '-accel', accel, '-machine', 'q35', '-m', '128', '-nodefaults', '-no-user-config',
-      '-display', 'none', '-serial', 'stdio', '-no-reboot',
-      '-kernel', image.kernel, '-initrd', image.initrd,
-      '-append', 'console=ttyS0 quiet panic=-1',
+      '-accel',
+      accel,
+      '-machine',
+      'q35',
+      '-m',
+      '128',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
+      '-kernel',
+      image.kernel,
+      '-initrd',
+      image.initrd,
+      '-append',
+      'console=ttyS0 quiet panic=-1',
     ]
     const child = spawn(qemu.system, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
     let out = ''
@@ -81,7 +96,11 @@ export function bootsUnder(
       resolvePromise({ ok, detail })
     }
     const timer = setTimeout(
-      () => finish(false, `a test Linux kernel did not finish booting under ${accel} within ${timeoutMs / 1000} s`),
+      () =>
+        finish(
+          false,
+          `a test Linux kernel did not finish booting under ${accel} within ${timeoutMs / 1000} s`,
+        ),
       timeoutMs,
     )
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

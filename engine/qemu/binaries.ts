@@ -40,7 +40,8 @@ export async function findQemu(env: NodeJS.ProcessEnv = process.env): Promise<Qe
   if (!img) throw new VireoError('unavailable', 'qemu-img is not installed: install qemu-utils')
   const ver = await execFileText(system, ['--version'], { timeoutMs: 10_000 })
   const m = /version (\d+\.\d+(?:\.\d+)?)/.exec(ver.stdout)
-  if (ver.code !== 0 || !m?.[1]) throw new VireoError('unavailable', `${system} --version failed: ${ver.stderr.trim()}`)
+  if (ver.code !== 0 || !m?.[1])
+    throw new VireoError('unavailable', `${system} --version failed: ${ver.stderr.trim()}`)
   const help = await execFileText(system, ['-machine', 'help'], { timeoutMs: 10_000 })
   const alias = (name: string, fallback: string) => {
     const line = help.stdout.split('\n').find((l) => l.startsWith(`${name} `))

@@ -31,11 +31,19 @@ const rules: { re: RegExp; say: (m: RegExpExecArray) => string }[] = [
   },
 ]
 
-export function explainQemuFailure(stderr: string, exit: { code: number | null; signal: string | null }): string {
+export function explainQemuFailure(
+  stderr: string,
+  exit: { code: number | null; signal: string | null },
+): string {
   const lines = stderr
     .split('\n')
     // `-msg timestamp=on` puts a timestamp before QEMU's own prefix.
-    .map((l) => l.replace(/^\d{4}-\d\d-\d\dT\S+\s+/, '').replace(/^\S*qemu-system-\w+: /, '').trim())
+    .map((l) =>
+      l
+        .replace(/^\d{4}-\d\d-\d\dT\S+\s+/, '')
+        .replace(/^\S*qemu-system-\w+: /, '')
+        .trim(),
+    )
     .filter((l) => l && !l.startsWith('warning:'))
   const text = lines.join('\n')
   for (const rule of rules) {

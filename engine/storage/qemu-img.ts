@@ -16,7 +16,12 @@ export type ImageInfo = z.infer<typeof ImageInfo>
 async function run(qemuImg: string, args: string[], what: string): Promise<string> {
   const r = await execFileText(qemuImg, args, { timeoutMs: 10 * 60_000 })
   if (r.code !== 0) {
-    const msg = r.stderr.trim().replace(/^qemu-img: /, '').split('\n').at(-1) ?? `exit ${r.code}`
+    const msg =
+      r.stderr
+        .trim()
+        .replace(/^qemu-img: /, '')
+        .split('\n')
+        .at(-1) ?? `exit ${r.code}`
     throw new VireoError('qemu_failed', `${what} failed: ${msg}`)
   }
   return r.stdout

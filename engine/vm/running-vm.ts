@@ -9,6 +9,7 @@ import { Accelerator, type VmState } from '../api/rpc.ts'
 import { Listeners } from '../api/transport.ts'
 import { SerialConsole } from '../console/serial-console.ts'
 import { processArgv } from '../host/process-alive.ts'
+import { qemuProcessName } from '../qemu/argv/index.ts'
 import { QmpClient } from '../qmp/client.ts'
 import { explainQemuFailure } from '../qemu/qemu-errors.ts'
 import { QemuProcess, type ExitInfo } from '../qemu/qemu-process.ts'
@@ -41,8 +42,9 @@ export function runtimeFiles(p: VmPaths) {
   }
 }
 
+/** The `-name process=` value QEMU runs under; re-attach matches /proc/PID/cmdline against it. */
 export function processTag(vmId: string): string {
-  return `vireo-${vmId}`
+  return qemuProcessName(vmId)
 }
 
 export interface LaunchOptions {
@@ -53,6 +55,12 @@ export interface LaunchOptions {
   accelerator: Accelerator
   /** How long QEMU gets to open its QMP socket. */
   timeoutMs?: number
+  /**
+   * Settings QEMU's command line cannot express (a NIC with its cable unplugged). When given, QEMU
+   * starts with its CPUs stopped (-S), this runs over QMP, and only then do the CPUs start: the
+   * guest never sees the state before it.
+   */
+  beforeCpusStart?: (qmp: QmpClient) => Promise<void>
 }
 
 export type StopCause = { kind: 'guest' } | { kind: 'host' } | { kind: 'crash'; message: string }
@@ -70,7 +78,13 @@ export class RunningVm {
   private hostRequestedStop = false
   private exited = false
 
-  private constructor(paths: VmPaths, record: RuntimeRecord, proc: QemuProcess, qmp: QmpClient, state: VmState) {
+  private constructor(
+    paths: VmPaths,
+    record: RuntimeRecord,
+    proc: QemuProcess,
+    qmp: QmpClient,
+    state: VmState,
+  ) {
     this.paths = paths
     this.record = record
     this.process = proc
@@ -95,7 +109,8 @@ export class RunningVm {
     mkdirSync(opts.paths.runtimeDir, { recursive: true, mode: 0o700 })
     mkdirSync(join(opts.paths.vmDir, 'logs'), { recursive: true })
     for (const sock of [files.qmp, files.serial, files.vnc]) rmSync(sock, { force: true })
-    const proc = QemuProcess.spawn(opts.qemuBinary, opts.argv, files.qemuLog)
+    const argv = opts.beforeCpusStart ? [...opts.argv, '-S'] : opts.argv
+    const proc = QemuProcess.spawn(opts.qemuBinary, argv, files.qemuLog)
     const record: RuntimeRecord = {
       pid: proc.pid,
       runtimeDir: opts.paths.runtimeDir,
@@ -117,7 +132,22 @@ export class RunningVm {
       if (err instanceof ExitedEarly || stderr.trim()) {
         throw new VireoError('qemu_failed', explainQemuFailure(stderr, info ?? { code: null, signal: null }))
       }
-      throw new VireoError('qemu_failed', `QEMU did not answer on its control socket: ${(err as Error).message}`)
+      throw new VireoError(
+        'qemu_failed',
+        `QEMU did not answer on its control socket: ${(err as Error).message}`,
+      )
+    }
+    if (opts.beforeCpusStart) {
+      try {
+        await opts.beforeCpusStart(qmp)
+        await qmp.execute('cont')
+      } catch (err) {
+        qmp.dispose()
+        proc.kill('SIGKILL')
+        await proc.waitForExit(5_000)
+        cleanupRuntime(opts.paths)
+        throw err
+      }
     }
     const status = await qmp.execute('query-status')
     return new RunningVm(opts.paths, record, proc, qmp, status.running ? 'running' : 'paused')

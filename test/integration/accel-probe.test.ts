@@ -46,7 +46,9 @@ describe('accelerator probe', () => {
     } else {
       // This machine: /dev/kvm opens, Linux hangs under it.
       expect(verdict.chosen).toBe('tcg')
-      expect(verdict.reason).toMatch(/kvm is present but unusable — a test Linux kernel did not finish booting/)
+      expect(verdict.reason).toMatch(
+        /kvm is present but unusable — a test Linux kernel did not finish booting/,
+      )
     }
     // Cached per host and QEMU: a second call returns the same verdict, probe time included.
     expect(await probeAccelerator({ qemu, image, cacheFile })).toEqual(verdict)

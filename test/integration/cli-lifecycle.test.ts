@@ -26,7 +26,17 @@ describe('a guest booted from ISO through the CLI', () => {
 
   it('creates the VM, starts it, and sees the marker on the serial console', async () => {
     const created = JSON.parse(
-      await vireoOk(dataDir, ['create', NAME, '--iso', guest.iso, '--memory', '256', '--disk-size', '64M', '--json']),
+      await vireoOk(dataDir, [
+        'create',
+        NAME,
+        '--iso',
+        guest.iso,
+        '--memory',
+        '256',
+        '--disk-size',
+        '64M',
+        '--json',
+      ]),
     ) as VmInfo
     expect(created.name).toBe(NAME)
     expect(created.state).toBe('stopped')
@@ -38,8 +48,18 @@ describe('a guest booted from ISO through the CLI', () => {
   })
 
   it('runs a command typed on the serial console, and sees a virtio disk and NIC inside the guest', async () => {
-    const cmd = 'echo "RESULT=$((6*7)) BLK=$(ls /sys/block | tr \'\\n\' \' \') NET=$(basename $(readlink /sys/class/net/eth0/device/driver))"\n'
-    const r = await vireo(dataDir, ['console', NAME, '--send', cmd, '--expect', 'RESULT=42 BLK=.*NET=\\w+', '--timeout', '30'])
+    const cmd =
+      "echo \"RESULT=$((6*7)) BLK=$(ls /sys/block | tr '\\n' ' ') NET=$(basename $(readlink /sys/class/net/eth0/device/driver))\"\n"
+    const r = await vireo(dataDir, [
+      'console',
+      NAME,
+      '--send',
+      cmd,
+      '--expect',
+      'RESULT=42 BLK=.*NET=\\w+\\r?\\n',
+      '--timeout',
+      '30',
+    ])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/RESULT=42 BLK=.*vda.* NET=virtio_net/)
   })
@@ -56,7 +76,14 @@ describe('a guest booted from ISO through the CLI', () => {
     expect(await state(NAME)).toBe('paused')
     await vireoOk(dataDir, ['resume', NAME])
     expect(await state(NAME)).toBe('running')
-    const r = await vireo(dataDir, ['console', NAME, '--send', 'echo ALIVE-$((1+1))\n', '--expect', 'ALIVE-2'])
+    const r = await vireo(dataDir, [
+      'console',
+      NAME,
+      '--send',
+      'echo ALIVE-$((1+1))\n',
+      '--expect',
+      'ALIVE-2',
+    ])
     expect(r.code).toBe(0)
   })
 
@@ -85,7 +112,14 @@ describe('a guest booted from ISO through the CLI', () => {
     expect(after.runtime?.pid).toBe(qemuPid)
     const r = await vireo(dataDir, ['console', NAME, '--expect', 'WHILE-NO-ENGINE-25', '--timeout', '10'])
     expect(r.code).toBe(0)
-    const again = await vireo(dataDir, ['console', NAME, '--send', 'echo STILL-$((2*21))\n', '--expect', 'STILL-42'])
+    const again = await vireo(dataDir, [
+      'console',
+      NAME,
+      '--send',
+      'echo STILL-$((2*21))\n',
+      '--expect',
+      'STILL-42',
+    ])
     expect(again.code).toBe(0)
   })
 
@@ -112,7 +146,9 @@ describe('a guest booted from ISO through the CLI', () => {
     expect(vms.map((v) => v.name)).toEqual([NAME])
     const j = await vireo(dataDir, ['info', 'nope', '--json'])
     expect(j.code).toBe(1)
-    expect(JSON.parse(j.stderr)).toEqual({ error: { code: 'not_found', message: 'there is no VM named "nope"' } })
+    expect(JSON.parse(j.stderr)).toEqual({
+      error: { code: 'not_found', message: 'there is no VM named "nope"' },
+    })
   })
 
   it('deletes the VM', async () => {

@@ -22,7 +22,9 @@ afterAll(async () => {
 
 describe('start-up failures', () => {
   it('refuses to give one disk to two VMs', async () => {
-    const a = JSON.parse(await vireoOk(dataDir, ['create', 'owner', '--disk-size', '32M', '--json'])) as VmInfo
+    const a = JSON.parse(
+      await vireoOk(dataDir, ['create', 'owner', '--disk-size', '32M', '--json']),
+    ) as VmInfo
     const disk = join(a.dir, a.config.disks[0]!.path)
     const r = await vireo(dataDir, ['create', 'thief', '--disk', disk])
     expect(r.code).toBe(1)

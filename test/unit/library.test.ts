@@ -115,8 +115,11 @@ describe('QEMU failures in plain words', () => {
     )
   })
   it('names a missing file', () => {
-    const stderr = "qemu-system-x86_64: -blockdev x: Could not open '/isos/gone.iso': No such file or directory\n"
-    expect(explainQemuFailure(stderr, { code: 1, signal: null })).toMatch(/^the file \/isos\/gone\.iso does not exist/)
+    const stderr =
+      "qemu-system-x86_64: -blockdev x: Could not open '/isos/gone.iso': No such file or directory\n"
+    expect(explainQemuFailure(stderr, { code: 1, signal: null })).toMatch(
+      /^the file \/isos\/gone\.iso does not exist/,
+    )
   })
   it('falls back to QEMU’s last line, or the exit', () => {
     expect(explainQemuFailure('qemu-system-x86_64: something odd\n', { code: 1, signal: null })).toBe(

@@ -1,5 +1,5 @@
 // The RPC contract over every transport: validation at both ends, errors, events and streams.
-import { MessageChannel } from 'node:worker_threads'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -52,12 +52,14 @@ function fakeBackend() {
   }
 }
 
-function nodePort(port: import('node:worker_threads').MessagePort): PortLike {
+function nodePort(port: MessagePort): PortLike {
   // Node's MessagePort hands the data itself; Electron's hands an event with .data.
   return {
     postMessage: (m) => port.postMessage(m),
     on: ((ev: 'message' | 'close', l: (e?: { data: unknown }) => void) =>
-      ev === 'message' ? port.on('message', (data) => l({ data })) : port.on('close', () => l())) as PortLike['on'],
+      ev === 'message'
+        ? port.on('message', (data) => l({ data }))
+        : port.on('close', () => l())) as PortLike['on'],
     start: () => port.start(),
     close: () => port.close(),
   }
@@ -128,7 +130,11 @@ describe.each(transports)('RPC over %s', (_name, make) => {
     c.send({ type: 'request', id: 7, method: 'vm.explode', params: {} })
     await new Promise((r) => setTimeout(r, 50))
     expect(replies).toEqual([
-      { type: 'response', id: -1, error: { code: 'invalid_request', message: 'not a valid request envelope' } },
+      {
+        type: 'response',
+        id: -1,
+        error: { code: 'invalid_request', message: 'not a valid request envelope' },
+      },
       { type: 'response', id: 7, error: { code: 'invalid_request', message: 'unknown method "vm.explode"' } },
     ])
   })

@@ -1,0 +1,71 @@
+// The typed objects behind every -device, -blockdev, -netdev and -object. Each is built once and
+// rendered twice: as one JSON argv string at start, and as the arguments of QMP device_add,
+// blockdev-add, netdev_add and object-add for hot-plug (QEMU 7.2 accepts both, typed the same).
+
+export type JsonScalar = string | number | boolean
+
+/** Arguments of device_add / `-device '{…}'`. */
+export interface DeviceJson {
+  driver: string
+  id: string
+  bus?: string
+  addr?: string
+  [property: string]: JsonScalar | undefined
+}
+
+export interface BlockCacheJson {
+  direct: boolean
+  'no-flush': boolean
+}
+
+interface BlockdevCommon {
+  'node-name': string
+  'read-only': boolean
+  cache?: BlockCacheJson
+  discard?: 'unmap' | 'ignore'
+}
+
+/** The protocol node: the file on the host. */
+export interface FileBlockdevJson extends BlockdevCommon {
+  driver: 'file'
+  filename: string
+}
+
+/** The format node a device attaches to, on top of its file node. */
+export interface FormatBlockdevJson extends BlockdevCommon {
+  driver: 'qcow2' | 'raw'
+  file: string
+}
+
+/** Arguments of blockdev-add / `-blockdev '{…}'`. */
+export type BlockdevJson = FileBlockdevJson | FormatBlockdevJson
+
+/** Arguments of netdev_add / `-netdev '{…}'` (QAPI's Netdev: hostfwd is a list of {str}). */
+export interface NetdevJson {
+  type: 'user'
+  id: string
+  hostfwd?: { str: string }[]
+}
+
+/** Arguments of object-add / `-object '{…}'`. */
+export interface ObjectJson {
+  'qom-type': string
+  id: string
+  [property: string]: JsonScalar
+}
+
+export function deviceArg(d: DeviceJson): string[] {
+  return ['-device', JSON.stringify(d)]
+}
+
+export function blockdevArgs(nodes: BlockdevJson[]): string[] {
+  return nodes.flatMap((n) => ['-blockdev', JSON.stringify(n)])
+}
+
+export function netdevArg(n: NetdevJson): string[] {
+  return ['-netdev', JSON.stringify(n)]
+}
+
+export function objectArg(o: ObjectJson): string[] {
+  return ['-object', JSON.stringify(o)]
+}
