@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   qemu-system-x86 qemu-utils ovmf busybox-static cpio grub-pc-bin grub-efi-amd64-bin grub-common
   xorriso mtools osinfo-db chromium iproute2 xz-utils zstd ca-certificates
+  # Baselines for `npm run bench`: Debian's noVNC + websockify against the same QEMU.
+  novnc websockify
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,5 +28,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   # Native addons must compile against Node 24's headers, not the system Node's.
   npm_config_nodedir="$VIREO_NODE_HOME" npm ci --no-audit --no-fund
 fi
+
+# The renderer and the desktop shell: `vireo serve` serves dist/renderer.
+npm run build
 
 bash scripts/build-test-guest.sh
