@@ -38,7 +38,11 @@ export const Disk = z.object({
   bus: DiskBus,
   cache: CacheMode.default('writeback'),
   discard: z.boolean().default(true),
+  /** Turn guest writes of zeroes into sparse (`unmap`, needs discard) or zero-flagged (`on`) clusters. */
+  detectZeroes: z.enum(['off', 'on', 'unmap']).default('off'),
   readOnly: z.boolean().default(false),
+  /** Serve the disk's I/O on its own thread instead of QEMU's main loop (virtio-blk, virtio-scsi). */
+  iothread: z.boolean().default(false),
   /** Serial number the guest sees (stable across migration). */
   serial: z.string().regex(/^[A-Za-z0-9-]{1,20}$/),
   pci: PciPlacement.optional(),

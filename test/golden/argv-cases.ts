@@ -58,7 +58,17 @@ export const ARGV_CASES: ArgvCase[] = [
       firmware: 'bios',
       cpus: 2,
       memoryMiB: 1024,
-      disks: [{ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus: 'virtio-blk', serial: 'VIREO-D0' }],
+      disks: [
+        {
+          id: 'disk0',
+          path: 'disks/disk0.qcow2',
+          format: 'qcow2',
+          bus: 'virtio-blk',
+          serial: 'VIREO-D0',
+          iothread: true,
+          detectZeroes: 'on',
+        },
+      ],
       cdroms: [{ id: 'cd0', path: null, bus: 'sata' }],
       nics: [
         {
@@ -122,7 +132,16 @@ export const ARGV_CASES: ArgvCase[] = [
       cpus: 4,
       memoryMiB: 2048,
       disks: [
-        { id: 'sys', path: 'disks/sys.raw', format: 'raw', bus: 'virtio-scsi', cache: 'writethrough', serial: 'SCSI-SYS' },
+        {
+          id: 'sys',
+          path: 'disks/sys.raw',
+          format: 'raw',
+          bus: 'virtio-scsi',
+          cache: 'writethrough',
+          serial: 'SCSI-SYS',
+          iothread: true,
+          detectZeroes: 'unmap',
+        },
         { id: 'data', path: '/srv/shared/data.qcow2', format: 'qcow2', bus: 'virtio-scsi', readOnly: true, serial: 'SCSI-DATA' },
       ],
       nics: [

@@ -78,6 +78,15 @@ describe('configs the builder refuses', () => {
     )
   })
 
+  it('an I/O thread on a bus that has none, and zero detection by discard with discard off', () => {
+    expect(refusal(config({ disks: [{ ...disk('hd', 'nvme'), iothread: true }] }))).toMatch(
+      /the disk "hd" is on nvme, which cannot use an I\/O thread; choose virtio-blk or virtio-scsi/,
+    )
+    expect(
+      refusal(config({ disks: [{ ...disk('hd', 'virtio-blk'), discard: false, detectZeroes: 'unmap' }] })),
+    ).toMatch(/has discard off; turn discard on or choose detect-zeroes on/)
+  })
+
   it('UEFI without firmware files', () => {
     expect(refusal(config({ firmware: 'uefi' }))).toMatch(/UEFI, but no OVMF firmware files/)
   })

@@ -27,7 +27,7 @@ export { qemuOptValue } from './qemu-opts.ts'
 export { shellQuote } from './shell-quote.ts'
 export type { BlockdevJson, DeviceJson, NetdevJson, ObjectJson } from './json.ts'
 export { qemuProcessName } from './top-level.ts'
-export { diskDevices, diskBlockdevs, scsiControllerId, type DiskDevices } from './disks.ts'
+export { diskDevices, diskBlockdevs, iothreadId, scsiControllerId, type DiskDevices } from './disks.ts'
 export { cdromDevices, cdromMediumBlockdevs, type CdromDevices } from './cdrom.ts'
 export { nicDevices, nicNetdev, nicsWithLinkDown, type NicDevices } from './nic.ts'
 export { rootPortDevices } from './pcie.ts'
@@ -54,7 +54,11 @@ export function buildQemuArgv(config: VmConfig, ctx: LaunchContext): string[] {
     ...devices([displayDevice(config), ...inputDevices(config), pcAhciController(config)]),
     ...config.disks.flatMap((disk) => {
       const d = diskDevices(config, disk, ctx)
-      return [...blockdevArgs(d.blockdevs), ...devices([d.controller, d.device])]
+      return [
+        ...(d.iothread ? objectArg(d.iothread) : []),
+        ...blockdevArgs(d.blockdevs),
+        ...devices([d.controller, d.device]),
+      ]
     }),
     ...config.cdroms.flatMap((cd) => {
       const d = cdromDevices(config, cd, ctx)

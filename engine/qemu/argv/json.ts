@@ -23,6 +23,7 @@ interface BlockdevCommon {
   'read-only': boolean
   cache?: BlockCacheJson
   discard?: 'unmap' | 'ignore'
+  'detect-zeroes'?: 'off' | 'on' | 'unmap'
 }
 
 /** The protocol node: the file on the host. */
