@@ -9,7 +9,7 @@ import { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
 import { webSocketTransport, type WebSocketLike } from '../api/transports/websocket.ts'
 import { dataDirLayout } from '../host/data-dir.ts'
-import { HostRecord } from '../host/host.ts'
+import { HostRecord } from '../host/host-record.ts'
 import { readOwner } from '../host/lock.ts'
 import { isAlive } from '../host/process-alive.ts'
 

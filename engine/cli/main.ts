@@ -8,8 +8,7 @@ import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
 import type { CreateVmParams } from '../api/rpc.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
-import { startHost } from '../host/host.ts'
-import { shellQuote } from '../qemu/argv/index.ts'
+import { shellQuote } from '../qemu/argv/shell-quote.ts'
 import { runConsole } from './console.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
@@ -238,6 +237,8 @@ program
           `a Vireo host already owns ${dataDir()}; stop it first with: vireo host stop`,
         )
       }
+      // Loaded only here: the engine is heavy, and every other command is a thin client.
+      const { startHost } = await import('../host/host.ts')
       const host = await startHost({
         dataDir: dataDir(),
         tcp: { address: o.listen, port: o.port },
@@ -305,6 +306,7 @@ host
   .description('run the host in the foreground (what the CLI starts in the background)')
   .action(async () => {
     try {
+      const { startHost } = await import('../host/host.ts')
       const h = await startHost({ dataDir: dataDir(), log: (l) => process.stderr.write(`${l}\n`) })
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void h.stop())
       process.stderr.write(`vireo host ${process.pid} owns ${dataDir()}\n`)

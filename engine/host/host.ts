@@ -11,16 +11,7 @@ import { writeJsonAtomic } from '../vm/atomic-file.ts'
 import { DataDirLock } from './lock.ts'
 import { loadOrCreateToken, tokenFromUpgrade, tokenMatches } from './token.ts'
 import { makeHttpHandler } from './static-files.ts'
-import { z } from 'zod'
-
-export const HostRecord = z.object({
-  pid: z.number().int(),
-  socket: z.string(),
-  port: z.number().int().nullable(),
-  address: z.string().nullable(),
-  startedAt: z.string(),
-})
-export type HostRecord = z.infer<typeof HostRecord>
+import type { HostRecord } from './host-record.ts'
 
 export interface HostOptions {
   dataDir: string
