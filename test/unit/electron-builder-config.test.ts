@@ -76,7 +76,9 @@ describe('electron-builder.yml', () => {
   it('unpacks the engine, the CLI and every runtime dependency the engine imports', () => {
     const unpack = config.asarUnpack as string[]
     for (const p of ['engine/**', 'bin/**', 'assets/probe/**']) expect(unpack).toContain(p)
-    for (const dep of Object.keys(pkg.dependencies)) expect(unpack).toContain(`node_modules/${dep}/**`)
+    for (const dep of runtimeClosure(Object.keys(pkg.dependencies))) {
+      expect(unpack).toContain(`node_modules/${dep}/**`)
+    }
     // …and what the packaged app runs is where main looks for it.
     const paths = appPaths('/opt/Vireo/resources/app.asar')
     expect(paths.engineEntry).toBe('/opt/Vireo/resources/app.asar.unpacked/engine/host/utility-main.ts')
@@ -128,3 +130,20 @@ describe('electron-builder.yml', () => {
     }
   })
 })
+
+/** The runtime dependencies and everything they pull in, as installed (absent optional ones skipped). */
+function runtimeClosure(roots: string[]): string[] {
+  const seen = new Set<string>()
+  const visit = (name: string) => {
+    const manifest = join(root, 'node_modules', name, 'package.json')
+    if (seen.has(name) || !existsSync(manifest)) return
+    seen.add(name)
+    const p = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      dependencies?: Record<string, string>
+      optionalDependencies?: Record<string, string>
+    }
+    for (const d of Object.keys({ ...p.dependencies, ...p.optionalDependencies })) visit(d)
+  }
+  roots.forEach(visit)
+  return [...seen].sort()
+}
