@@ -26,7 +26,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const GREETING = { QMP: { version: { qemu: { major: 7, minor: 2, micro: 19 }, package: '' }, capabilities: [] } }
+const GREETING = {
+  QMP: { version: { qemu: { major: 7, minor: 2, micro: 19 }, package: '' }, capabilities: [] },
+}
 
 /** A QMP server: greets, accepts qmp_capabilities, hands every other command to `reply`. */
 function fakeQemu(reply: Reply, opts: { greet?: boolean } = {}): Promise<string> {
@@ -41,7 +43,8 @@ function fakeQemu(reply: Reply, opts: { greet?: boolean } = {}): Promise<string>
       while ((nl = buf.indexOf('\n')) >= 0) {
         const msg = JSON.parse(buf.slice(0, nl)) as { execute: string; id?: unknown }
         buf = buf.slice(nl + 1)
-        if (msg.execute === 'qmp_capabilities') sock.write(JSON.stringify({ return: {}, id: msg.id }) + '\r\n')
+        if (msg.execute === 'qmp_capabilities')
+          sock.write(JSON.stringify({ return: {}, id: msg.id }) + '\r\n')
         else reply(msg, sock)
       }
     })
@@ -75,7 +78,8 @@ describe('QmpClient', () => {
     const held: { id: unknown; name: string; sock: Socket }[] = []
     const path = await fakeQemu((m, s) => {
       held.push({ id: m.id, name: m.execute, sock: s })
-      if (held.length === 2) for (const h of held.reverse()) send(h.sock, { return: { name: h.name }, id: h.id })
+      if (held.length === 2)
+        for (const h of held.reverse()) send(h.sock, { return: { name: h.name }, id: h.id })
     })
     const c = await connect(path)
     const [a, b] = await Promise.all([c.execute('query-status'), c.execute('query-kvm')])
