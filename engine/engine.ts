@@ -2,7 +2,7 @@
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
-import { isAbsolute, join } from 'node:path'
+import { basename, isAbsolute, join } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
 import { VireoError } from './api/errors.ts'
 import type {
@@ -22,7 +22,8 @@ import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from '.
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
-import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
+import { prepareExistingDisk } from './storage/existing-disk.ts'
+import { checkImage, convertImage, createImage } from './storage/qemu-img.ts'
 import { parseSize } from './storage/size.ts'
 import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
 import { RunningVm, runtimeFiles } from './vm/running-vm.ts'
@@ -267,14 +268,27 @@ export class Engine implements RpcBackend {
       const disks: VmConfigInput['disks'] = []
       const bus = p.diskBus ?? 'virtio-blk'
       if (existingDisk) {
-        const info = await imageInfo(qemu.img, existingDisk)
-        if (info.format !== 'qcow2' && info.format !== 'raw') {
-          throw new VireoError(
-            'invalid_request',
-            `${existingDisk} is a ${info.format} image; Vireo runs qcow2 and raw disks (convert it with qemu-img convert -O qcow2)`,
-          )
-        }
-        disks.push({ id: 'disk0', path: existingDisk, format: info.format, bus, serial: diskSerial() })
+        const job = p.job
+        const prepared = await prepareExistingDisk({
+          qemuImg: qemu.img,
+          source: existingDisk,
+          vmDir: dir,
+          name: 'disk0',
+          ...(p.diskMode ? { mode: p.diskMode } : {}),
+          ...(job
+            ? {
+                onProgress: (done: number) =>
+                  this.emit('job.progress', {
+                    job,
+                    phase: `converting ${basename(existingDisk)} to qcow2`,
+                    done,
+                    total: 100,
+                    unit: 'percent',
+                  }),
+              }
+            : {}),
+        })
+        disks.push({ id: 'disk0', path: prepared.path, format: prepared.format, bus, serial: diskSerial() })
       } else if (diskBytes) {
         await createImage(qemu.img, join(dir, 'disks', 'disk0.qcow2'), 'qcow2', diskBytes)
         disks.push({ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus, serial: diskSerial() })

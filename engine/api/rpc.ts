@@ -82,11 +82,37 @@ export const SizeString = z
   .string()
   .regex(/^\d+(\.\d+)?\s*[KMGT]?i?B?$/i, 'a size is a number with an optional unit, e.g. 8G or 512M')
 
+/** A long operation's id, chosen by the caller so that it can follow the job's progress events. */
+export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1-64 letters, digits, - or _')
+export type JobId = z.infer<typeof JobId>
+
+export const JobProgress = z.object({
+  job: JobId,
+  /** What is happening now, in a few words: "converting disk.vmdk to qcow2". */
+  phase: z.string(),
+  done: z.number().nonnegative(),
+  /** null while the size of the work is unknown. */
+  total: z.number().nonnegative().nullable(),
+  unit: z.enum(['bytes', 'percent', 'items']),
+})
+export type JobProgress = z.infer<typeof JobProgress>
+
+/**
+ * What to do with an existing disk image: `use` it where it is (qcow2 and raw only), put a new qcow2
+ * `overlay` on top (the image is only read, never written), or `convert` a copy into the VM's folder.
+ */
+export const DiskMode = z.enum(['use', 'overlay', 'convert'])
+export type DiskMode = z.infer<typeof DiskMode>
+
 export const CreateVmParams = z.object({
   name: VmName,
   iso: z.string().min(1).optional(),
-  /** An existing disk image to use in place. */
+  /** An existing disk image (qcow2, raw, vmdk, vdi, vhdx, vpc). */
   disk: z.string().min(1).optional(),
+  /** Default: `use` for qcow2 and raw, `convert` for the other formats. */
+  diskMode: DiskMode.optional(),
+  /** Progress events of this creation (a conversion can take minutes) carry this id. */
+  job: JobId.optional(),
   /** A new, empty qcow2 disk of this size. */
   diskSize: SizeString.optional(),
   memoryMiB: z
@@ -153,6 +179,7 @@ export const Events = {
   'vm.added': VmSummary,
   'vm.removed': z.object({ id: z.uuid() }),
   'vm.updated': VmSummary,
+  'job.progress': JobProgress,
   /** A stream ended on the engine's side (VM stopped). */
   'stream.closed': z.object({ channel: z.number().int(), reason: z.string() }),
 } as const

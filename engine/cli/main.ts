@@ -10,6 +10,7 @@ import type { CreateVmParams } from '../api/rpc.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
 import { shellQuote } from '../qemu/argv/shell-quote.ts'
 import { runConsole } from './console.ts'
+import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
 
@@ -64,7 +65,13 @@ program
   .description('create a VM')
   .argument('<name>', 'a display name; any text')
   .option('--iso <path>', 'an installer or live ISO to insert', absolute)
-  .option('--disk <path>', 'an existing disk image to use in place', absolute)
+  .option('--disk <path>', 'an existing disk image (qcow2, raw, vmdk, vdi, vhdx, vpc)', absolute)
+  .addOption(
+    new Option(
+      '--disk-mode <mode>',
+      'use the image in place, put a qcow2 overlay on it, or convert a copy (default: use qcow2/raw, convert others)',
+    ).choices(['use', 'overlay', 'convert']),
+  )
   .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G')
   .option('--memory <mib>', 'memory in MiB', int('--memory'))
   .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
@@ -90,6 +97,7 @@ program
       const params: CreateVmParams = { name }
       if (o.iso) params.iso = o.iso as string
       if (o.disk) params.disk = o.disk as string
+      if (o.diskMode) params.diskMode = o.diskMode as CreateVmParams['diskMode']
       if (o.diskSize) params.diskSize = o.diskSize as string
       if (o.memory !== undefined) params.memoryMiB = o.memory as number
       if (o.cpus !== undefined) params.cpus = o.cpus as number
@@ -98,8 +106,10 @@ program
       if (o.firmware) params.firmware = o.firmware as CreateVmParams['firmware']
       if (o.machine) params.machine = o.machine as CreateVmParams['machine']
       if (o.tcg) params.accelerator = 'tcg'
-      const vm = await c.call('vm.create', params)
-      if (o.json) printJson(vm)
+      const progress = followJob(c, !!o.json)
+      params.job = progress.job
+      const vm = await c.call('vm.create', params).finally(() => progress.dispose())
+      if (o.json) progress.printResult(vm)
       else console.log(`Created "${vm.name}" (${vm.id}).`)
     }),
   )

@@ -11,13 +11,16 @@ export interface ExecResult {
 export function execFileText(
   file: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; input?: string } = {},
+  opts: { timeoutMs?: number; input?: string; onStdout?: (chunk: string) => void } = {},
 ): Promise<ExecResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], shell: false })
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      opts.onStdout?.(d)
+    })
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null
     child.on('error', (err) => {

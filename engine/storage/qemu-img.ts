@@ -1,4 +1,6 @@
 // qemu-img, run without a shell. Every path is resolved by the caller before it gets here.
+import { renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import { execFileText } from '../qemu/exec.ts'
 import { z } from 'zod'
@@ -37,8 +39,66 @@ export async function imageInfo(qemuImg: string, path: string): Promise<ImageInf
   return ImageInfo.parse(JSON.parse(out))
 }
 
-export async function convertImage(qemuImg: string, from: string, to: string, outFormat: 'qcow2' | 'raw') {
-  await run(qemuImg, ['convert', '-q', '-O', outFormat, from, to], `converting ${from}`)
+export interface ConvertOptions {
+  /** The source's format as `qemu-img info` found it: never let qemu-img guess twice. */
+  inFormat?: string
+  /** `-o` creation options of the target, e.g. `subformat=streamOptimized` for vmdk. */
+  targetOptions?: string
+  /** 0–100, as qemu-img -p reports it. */
+  onProgress?: (percent: number) => void
+}
+
+/**
+ * Copies an image into a new file of another format. The target appears under its name only when
+ * complete (written beside it, then renamed), so a cancelled or failed conversion leaves nothing.
+ */
+export async function convertImage(
+  qemuImg: string,
+  from: string,
+  to: string,
+  outFormat: 'qcow2' | 'raw' | 'vmdk',
+  opts: ConvertOptions = {},
+): Promise<void> {
+  const partial = join(dirname(to), `.${basename(to)}.partial`)
+  const args = [
+    'convert',
+    opts.onProgress ? '-p' : '-q',
+    ...(opts.inFormat ? ['-f', opts.inFormat] : []),
+    '-O',
+    outFormat,
+    ...(opts.targetOptions ? ['-o', opts.targetOptions] : []),
+    from,
+    partial,
+  ]
+  try {
+    const r = await execFileText(qemuImg, args, {
+      timeoutMs: 6 * 60 * 60_000,
+      ...(opts.onProgress ? { onStdout: progressParser(opts.onProgress) } : {}),
+    })
+    if (r.code !== 0) {
+      const msg =
+        r.stderr
+          .trim()
+          .replace(/^qemu-img: /, '')
+          .split('\n')
+          .at(-1) || `exit ${r.code}`
+      throw new VireoError('qemu_failed', `converting ${from} failed: ${msg}`)
+    }
+    renameSync(partial, to)
+  } finally {
+    rmSync(partial, { force: true })
+  }
+}
+
+/** qemu-img -p writes `    (12.34/100%)\r` as it goes. */
+function progressParser(onProgress: (percent: number) => void): (chunk: string) => void {
+  let last = -1
+  return (chunk) => {
+    for (const m of chunk.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)) {
+      const p = Number(m[1])
+      if (p !== last) onProgress((last = p))
+    }
+  }
 }
 
 export interface CheckReport {
