@@ -1,11 +1,30 @@
-// npm run bench: each figure against its baseline in the same run, written as JSON.
-import { mkdirSync, writeFileSync } from 'node:fs'
+// npm run bench [-- PART...]: each figure against its baseline in the same run, written as JSON.
+// Parts run one after another (two cores: a measurement never shares the machine with another), and
+// a run of some parts keeps the others' latest figures in the results file.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { arch, cpus, release } from 'node:os'
 import { join } from 'node:path'
 import { benchBoot } from './boot.ts'
+import { benchParavirt } from './paravirt.ts'
 
 const rounds = Number(process.env.VIREO_BENCH_ROUNDS ?? 3)
-const results = {
+const PARTS: Record<string, () => Promise<object>> = {
+  boot: () => benchBoot(rounds),
+  paravirt: () => benchParavirt(),
+}
+
+const asked = process.argv.slice(2)
+for (const p of asked) {
+  if (!(p in PARTS)) {
+    console.error(`unknown part "${p}"; the parts are: ${Object.keys(PARTS).join(', ')}`)
+    process.exit(2)
+  }
+}
+const dir = join(import.meta.dirname, 'results')
+const file = join(dir, 'latest.json')
+const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {}
+const results: Record<string, unknown> = {
+  ...previous,
   date: new Date().toISOString(),
   host: {
     cpus: cpus().length,
@@ -14,12 +33,11 @@ const results = {
     kernel: release(),
     node: process.version,
   },
-  boot: await benchBoot(rounds),
 }
-const dir = join(import.meta.dirname, 'results')
-mkdirSync(dir, { recursive: true })
-writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
+for (const part of asked.length ? asked : Object.keys(PARTS)) {
+  console.error(`bench: ${part}…`)
+  results[part] = { ...(await PARTS[part]!()), measuredAt: new Date().toISOString() }
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n')
+}
 console.log(JSON.stringify(results, null, 2))
-console.log(
-  `boot: Vireo ${results.boot.medianVireoMs} ms vs bare QEMU ${results.boot.medianBareMs} ms (×${results.boot.ratio})`,
-)
