@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
-// Two projects: fast unit tests, and integration tests that boot real QEMU guests under TCG.
+// Three projects: fast unit tests, integration tests that boot real QEMU guests under TCG, and
+// end-to-end tests of the renderer in Chromium against a real host.
 // Integration tests run one file at a time: this machine has two cores and every guest is emulated.
 export default defineConfig({
   test: {
@@ -10,6 +11,16 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Debian's Chromium against a real `vireo serve` and the test guest.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -33,7 +33,7 @@ export function DisplayPanel(props: DisplayPanelProps) {
     <LiveDisplay {...props} />
   ) : (
     <Placeholder>
-      <Typography color="grey.300">
+      <Typography sx={{ color: 'grey.300' }}>
         {vm.state === 'stopped' ? 'This VM is stopped.' : `This VM is ${vm.state}…`}
       </Typography>
       {vm.state === 'stopped' && props.onStart && (

@@ -1,0 +1,201 @@
+// The renderer in Debian's Chromium against a real `vireo serve` and the test guest: sign-in, the
+// library, a VM created and started by clicking, the guest's screen on the canvas (compared with the
+// engine's own screenshot of the same paused moment), typing into the guest, the serial console,
+// pause and resume, a screenshot download, and a shutdown.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { vireoOk } from '../support/cli.ts'
+import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
+import { artifacts, ensureRendererBuild, launchChromium, serve, type ServedHost } from './support.ts'
+
+const guest = requireTestGuest()
+const NAME = 'E2E guest, "quoted"'
+let host: ServedHost
+let browser: Browser
+let page: Page
+const shot = artifacts('browser-mode')
+const pageErrors: string[] = []
+
+/**
+ * Types text as a US keyboard would: the display sends scancodes (the key's position, not its
+ * character), so a shifted character must be typed with Shift held, as a person does.
+ */
+async function typeOnKeyboard(p: Page, text: string): Promise<void> {
+  const SHIFTED: Record<string, string> = {
+    '>': 'Period',
+    '<': 'Comma',
+    $: 'Digit4',
+    '(': 'Digit9',
+    ')': 'Digit0',
+    '*': 'Digit8',
+    '"': 'Quote',
+    '|': 'Backslash',
+    _: 'Minus',
+  }
+  for (const ch of text) {
+    if (ch in SHIFTED) await p.keyboard.press(`Shift+${SHIFTED[ch]}`)
+    else if (ch === '\n') await p.keyboard.press('Enter')
+    else await p.keyboard.type(ch)
+  }
+}
+
+async function consoleText(p: Page): Promise<string> {
+  return p.locator('.xterm-rows').innerText()
+}
+
+describe('browser mode end to end', () => {
+  beforeAll(async () => {
+    ensureRendererBuild()
+    host = await serve()
+    browser = await launchChromium()
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await host?.stop()
+  })
+
+  it('shows a sign-in message for a wrong token, not a blank page', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/#token=not-the-token`)
+    await expect.poll(() => page.getByText(/token was not accepted/i).count(), { timeout: 20_000 }).toBe(1)
+    await shot(page, 'wrong-token')
+  })
+
+  it('signs in with the token and shows the empty library', async () => {
+    // A new document: a change of the fragment alone would not load the page again.
+    await page.goto('about:blank')
+    await page.goto(`http://127.0.0.1:${host.port}/#token=${host.token}`)
+    await page.getByRole('heading', { name: 'Virtual machines' }).waitFor({ timeout: 20_000 })
+    // The token leaves the address bar once used.
+    expect(page.url()).not.toContain(host.token)
+    await shot(page, 'empty-library')
+  })
+
+  it('creates a VM from the test ISO in the New VM dialog', async () => {
+    await page.getByRole('button', { name: 'New VM' }).first().click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Name').fill(NAME)
+    await dialog.getByLabel('Install ISO (path on the host)').fill(guest.iso)
+    await dialog.getByLabel('Memory').fill('256')
+    await dialog.getByLabel('BIOS (SeaBIOS)').check()
+    await shot(page, 'new-vm-dialog')
+    await dialog.getByRole('button', { name: 'Create' }).click()
+    // A new VM opens in its own view; the library lists it too.
+    await page.getByText('This VM is stopped.').waitFor({ timeout: 30_000 })
+    await shot(page, 'created')
+    await page.getByRole('button', { name: 'Back to the library' }).click()
+    await page.getByRole('row', { name: NAME }).waitFor({ timeout: 10_000 })
+  })
+
+  it('starts it, and the guest appears on the canvas and on the serial console', async () => {
+    await page.getByRole('button', { name: `Start ${NAME}` }).click()
+    await page.getByRole('row', { name: NAME }).getByText('Running').waitFor({ timeout: 60_000 })
+    await page.getByRole('button', { name: NAME, exact: true }).click()
+    const canvas = page.getByTestId('vm-display')
+    await canvas.waitFor({ timeout: 30_000 })
+    await page.getByRole('tab', { name: 'Serial console' }).click()
+    await expect.poll(() => consoleText(page), { timeout: 120_000, interval: 500 }).toContain(GUEST_MARKER)
+    await shot(page, 'serial-marker')
+    await page.getByRole('tab', { name: 'Display' }).click()
+    await canvas.waitFor()
+    // The marker is drawn in reverse video at the top left: wait for a lit frame there.
+    await expect
+      .poll(() => canvasLitFraction(page), { timeout: 60_000, interval: 500 })
+      .toBeGreaterThan(0.001)
+    await shot(page, 'display')
+  })
+
+  it('pauses from the toolbar, and the canvas matches the engine screenshot of that moment', async () => {
+    await page.getByRole('button', { name: 'Pause', exact: true }).click()
+    await page.getByText('Paused').first().waitFor({ timeout: 30_000 })
+    // A paused guest draws nothing new; give the last update time to land, then compare.
+    await page.waitForTimeout(1500)
+    const file = join(host.dataDir, 'engine-shot.png')
+    await vireoOk(host.dataDir, ['screenshot', NAME, file])
+    const cmp = await compareCanvasWithPng(page, readFileSync(file).toString('base64'))
+    expect(cmp.size).toEqual(cmp.pngSize)
+    expect(cmp.lit).toBeGreaterThan(0.001)
+    expect(cmp.matching).toBeGreaterThan(0.99)
+    await shot(page, 'paused')
+    await page.getByRole('button', { name: 'Resume', exact: true }).click()
+    await page.getByText('Running').first().waitFor({ timeout: 30_000 })
+  })
+
+  it('types a command on the canvas with the keyboard, and its output shows on the serial tab', async () => {
+    const canvas = page.getByTestId('vm-display')
+    await canvas.click()
+    await typeOnKeyboard(page, 'echo typed-$((6*7)) >/dev/ttyS0\n')
+    await shot(page, 'typed')
+    await page.getByRole('tab', { name: 'Serial console' }).click()
+    await expect.poll(() => consoleText(page), { timeout: 30_000, interval: 500 }).toContain('typed-42')
+    await shot(page, 'typed-output')
+    await page.getByRole('tab', { name: 'Display' }).click()
+  })
+
+  it('saves a screenshot as a PNG download', async () => {
+    const download = page.waitForEvent('download', { timeout: 30_000 })
+    await page.getByRole('button', { name: 'Save a screenshot' }).click()
+    const d = await download
+    const path = await d.path()
+    const png = readFileSync(path)
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    expect(d.suggestedFilename()).toMatch(/\.png$/)
+  })
+
+  it('shuts the guest down through ACPI from the toolbar', async () => {
+    await page.getByRole('button', { name: 'Shut down', exact: true }).click()
+    await page.getByText('This VM is stopped.').waitFor({ timeout: 90_000 })
+    await shot(page, 'stopped')
+    expect(pageErrors).toEqual([])
+  })
+})
+
+/** The share of the display canvas's pixels that are not black. */
+function canvasLitFraction(p: Page): Promise<number> {
+  return p.evaluate(() => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="vm-display"]')
+    const ctx = c?.getContext('2d')
+    if (!c || !ctx || c.width === 0) return 0
+    const px = ctx.getImageData(0, 0, c.width, c.height).data
+    let lit = 0
+    for (let i = 0; i < px.length; i += 4) if (px[i]! + px[i + 1]! + px[i + 2]! > 30) lit++
+    return lit / (px.length / 4)
+  })
+}
+
+/** Draws the engine's PNG in the page and compares it pixel by pixel with the display canvas. */
+function compareCanvasWithPng(p: Page, pngBase64: string) {
+  return p.evaluate(async (b64) => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="vm-display"]')!
+    const img = new Image()
+    img.src = `data:image/png;base64,${b64}`
+    await img.decode()
+    const ref = document.createElement('canvas')
+    ref.width = img.width
+    ref.height = img.height
+    const rctx = ref.getContext('2d')!
+    rctx.drawImage(img, 0, 0)
+    const a = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data
+    const b = rctx.getImageData(0, 0, ref.width, ref.height).data
+    let matching = 0
+    let lit = 0
+    const n = Math.min(a.length, b.length) / 4
+    for (let i = 0; i < n * 4; i += 4) {
+      const close =
+        Math.abs(a[i]! - b[i]!) <= 8 &&
+        Math.abs(a[i + 1]! - b[i + 1]!) <= 8 &&
+        Math.abs(a[i + 2]! - b[i + 2]!) <= 8
+      if (close) matching++
+      if (a[i]! + a[i + 1]! + a[i + 2]! > 30) lit++
+    }
+    return {
+      size: [c.width, c.height],
+      pngSize: [img.width, img.height],
+      matching: matching / n,
+      lit: lit / n,
+    }
+  }, pngBase64)
+}
