@@ -14,6 +14,7 @@ import type {
   VmInfo,
   VmState,
   VmSummary,
+  UpdateVmParams,
 } from './api/rpc.ts'
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './api/vm-config.ts'
@@ -343,6 +344,44 @@ export class Engine implements RpcBackend {
     }
   }
 
+  update(p: UpdateVmParams): Promise<VmInfo> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const c = e.record.config
+      const hardware = {
+        ...(p.cpus !== undefined && p.cpus !== c.cpus ? { cpus: p.cpus } : {}),
+        ...(p.memoryMiB !== undefined && p.memoryMiB !== c.memoryMiB ? { memoryMiB: p.memoryMiB } : {}),
+        ...(p.firmware !== undefined && p.firmware !== c.firmware ? { firmware: p.firmware } : {}),
+        ...(p.bootOrder !== undefined && p.bootOrder.join() !== c.bootOrder.join()
+          ? { bootOrder: p.bootOrder }
+          : {}),
+      }
+      const changes = Object.keys(hardware)
+      if (changes.length > 0 && e.state !== 'stopped') {
+        throw new VireoError(
+          'invalid_state',
+          `"${c.name}" is ${e.state}: shut it down to change its ${changes.map(describeSetting).join(', ')}`,
+        )
+      }
+      if (hardware.firmware === 'uefi' && !existsSync(join(e.record.dir, 'nvram.qcow2'))) {
+        const ovmf = findOvmf(this.env)
+        if (!ovmf) {
+          throw new VireoError(
+            'unavailable',
+            'UEFI needs OVMF, which is not installed (Debian/Ubuntu: apt-get install ovmf)',
+          )
+        }
+        const qemu = await this.qemu()
+        // The UEFI variable store starts from OVMF's template, in qcow2 like at creation.
+        await convertImage(qemu.img, ovmf.varsTemplate, join(e.record.dir, 'nvram.qcow2'), 'qcow2')
+      }
+      const rec = this.library.save({ ...c, ...(p.name !== undefined ? { name: p.name } : {}), ...hardware })
+      e.record = rec
+      this.emit('vm.updated', this.summary(e))
+      return this.info(e)
+    })
+  }
+
   private newMac(): string {
     const used = new Set(this.library.list().flatMap((r) => r.config.nics.map((n) => n.mac)))
     for (;;) {
@@ -584,6 +623,7 @@ export class Engine implements RpcBackend {
       await this.delete(vm, keepDisks)
       return {}
     },
+    'vm.update': (params) => this.update(params),
     'vm.qemuArgv': async ({ vm }) => ({ argv: await this.qemuArgv(vm) }),
     'vm.screenshot': ({ vm }) => this.screenshot(vm),
   }
@@ -606,4 +646,8 @@ function checkUserFile(p: string, what: string): string {
   if (!st.isFile() && !st.isBlockDevice())
     throw new VireoError('invalid_request', `the ${what} ${p} is not a file`)
   return p
+}
+
+function describeSetting(key: string): string {
+  return { cpus: 'CPUs', memoryMiB: 'memory', firmware: 'firmware', bootOrder: 'boot order' }[key] ?? key
 }

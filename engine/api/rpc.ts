@@ -133,6 +133,31 @@ export const CreateVmParams = z.object({
 })
 export type CreateVmParams = z.infer<typeof CreateVmParams>
 
+/**
+ * Settings changed on an existing VM. The name can change at any time; hardware (CPUs, memory,
+ * firmware, boot order) only while the VM is stopped, as on a real machine.
+ */
+export const UpdateVmParams = z
+  .object({
+    vm: z.string().min(1),
+    name: VmName.optional(),
+    cpus: z.number().int().min(1).max(64).optional(),
+    memoryMiB: z
+      .number()
+      .int()
+      .min(16)
+      .max(1024 * 1024)
+      .optional(),
+    firmware: z.enum(['bios', 'uefi']).optional(),
+    bootOrder: z
+      .array(BootDevice)
+      .min(1)
+      .refine((o) => new Set(o).size === o.length, 'a device appears in the boot order once')
+      .optional(),
+  })
+  .strict()
+export type UpdateVmParams = z.infer<typeof UpdateVmParams>
+
 const Empty = z.object({}).strict()
 
 /** Every method: its params and its result. */
@@ -142,6 +167,7 @@ export const Methods = {
   'vm.list': { params: Empty, result: z.array(VmSummary) },
   'vm.info': { params: VmRef, result: VmInfo },
   'vm.create': { params: CreateVmParams, result: VmInfo },
+  'vm.update': { params: UpdateVmParams, result: VmInfo },
   'vm.start': { params: VmRef, result: VmInfo },
   'vm.pause': { params: VmRef, result: VmInfo },
   'vm.resume': { params: VmRef, result: VmInfo },

@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
-import type { CreateVmParams } from '../api/rpc.ts'
+import type { CreateVmParams, UpdateVmParams } from '../api/rpc.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
 import { shellQuote } from '../qemu/argv/shell-quote.ts'
 import { runConsole } from './console.ts'
@@ -47,6 +47,18 @@ const int = (what: string) => (v: string) => {
   return n
 }
 const absolute = (p: string) => resolve(p)
+const BOOT_DEVICES = ['disk', 'cdrom', 'network']
+const bootOrder = (v: string) => {
+  const list = v.split(',').map((d) => d.trim())
+  const bad = list.find((d) => !BOOT_DEVICES.includes(d))
+  if (bad !== undefined) {
+    throw new VireoError(
+      'invalid_request',
+      `--boot: "${bad}" is not a boot device (${BOOT_DEVICES.join(', ')})`,
+    )
+  }
+  return list
+}
 
 program
   .command('list')
@@ -111,6 +123,36 @@ program
       const vm = await c.call('vm.create', params).finally(() => progress.dispose())
       if (o.json) progress.printResult(vm)
       else console.log(`Created "${vm.name}" (${vm.id}).`)
+    }),
+  )
+
+program
+  .command('modify')
+  .description("change a VM's name (any time) or its hardware (while it is stopped)")
+  .argument('<name>', 'VM name or UUID')
+  .option('--name <new>', 'a new display name')
+  .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
+  .option('--memory <mib>', 'memory in MiB', int('--memory'))
+  .option('--boot <list>', 'boot order, e.g. disk,cdrom or cdrom,disk,network', bootOrder)
+  .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: Record<string, unknown>) =>
+    withHost(!!o.json, async (c) => {
+      const params: UpdateVmParams = { vm: name }
+      if (o.name !== undefined) params.name = o.name as string
+      if (o.cpus !== undefined) params.cpus = o.cpus as number
+      if (o.memory !== undefined) params.memoryMiB = o.memory as number
+      if (o.boot !== undefined) params.bootOrder = o.boot as UpdateVmParams['bootOrder']
+      if (o.firmware !== undefined) params.firmware = o.firmware as UpdateVmParams['firmware']
+      if (Object.keys(params).length === 1) {
+        throw new VireoError(
+          'invalid_request',
+          'nothing to change: give --name, --cpus, --memory, --boot or --firmware',
+        )
+      }
+      const vm = await c.call('vm.update', params)
+      if (o.json) printJson(vm)
+      else console.log(`Changed "${vm.name}".`)
     }),
   )
 
