@@ -40,6 +40,7 @@ import {
   stateColor,
   type VmAction,
 } from '../vm/actions.ts'
+import { SettingsDialog } from '../vm/SettingsDialog.tsx'
 import { useVmActions } from '../vm/use-vm-actions.tsx'
 import { useVms } from './vms.tsx'
 
@@ -67,6 +68,7 @@ export function LibraryView(props: LibraryViewProps) {
   const actions = useVmActions()
   const [query, setQuery] = useState('')
   const [menu, setMenu] = useState<MenuState | null>(null)
+  const [settingsFor, setSettingsFor] = useState<string | null>(null)
 
   const sorted = useMemo(
     () => (vms ? [...vms].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })) : []),
@@ -188,6 +190,14 @@ export function LibraryView(props: LibraryViewProps) {
         >
           Open
         </MenuItem>
+        <MenuItem
+          onClick={() => {
+            if (menuVm) setSettingsFor(menuVm.id)
+            setMenu(null)
+          }}
+        >
+          Settings…
+        </MenuItem>
         {menuVm &&
           MENU_ACTIONS.map((a) => (
             <MenuItem
@@ -204,6 +214,7 @@ export function LibraryView(props: LibraryViewProps) {
           ))}
       </Menu>
       {actions.dialog}
+      <SettingsDialog vmId={settingsFor} onClose={() => setSettingsFor(null)} />
     </Box>
   )
 }

@@ -39,12 +39,12 @@ export interface NewVmValidation {
   params: CreateVmParams | null
 }
 
-function sentence(s: string): string {
+export function sentence(s: string): string {
   const t = s.trim()
   return t ? t[0]?.toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.') : t
 }
 
-function wholeNumber(s: string): number | null {
+export function wholeNumber(s: string): number | null {
   const t = s.trim()
   return /^\d+$/.test(t) ? Number(t) : null
 }

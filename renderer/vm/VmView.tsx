@@ -13,6 +13,7 @@ import PlayArrow from '@mui/icons-material/PlayArrow'
 import PowerOff from '@mui/icons-material/PowerOff'
 import PowerSettingsNew from '@mui/icons-material/PowerSettingsNew'
 import RestartAlt from '@mui/icons-material/RestartAlt'
+import Settings from '@mui/icons-material/Settings'
 import Box from '@mui/material/Box'
 import Button from '@mui/material/Button'
 import Chip from '@mui/material/Chip'
@@ -40,6 +41,7 @@ import {
   type VmAction,
 } from './actions.ts'
 import { DisplayPanel, type DisplayHandle, type Scaling } from './DisplayPanel.tsx'
+import { SettingsDialog } from './SettingsDialog.tsx'
 import { useVmActions } from './use-vm-actions.tsx'
 
 export interface VmViewProps {
@@ -69,6 +71,7 @@ export function VmView(props: VmViewProps) {
   const [scaling, setScaling] = useState<Scaling>('fit')
   const [fullscreen, setFullscreen] = useState(false)
   const [shooting, setShooting] = useState(false)
+  const [settingsOpen, setSettingsOpen] = useState(false)
   const display = useRef<DisplayHandle | null>(null)
   const stage = useRef<HTMLDivElement | null>(null)
   const releaseTarget = useRef<HTMLButtonElement | null>(null)
@@ -195,6 +198,13 @@ export function VmView(props: VmViewProps) {
               </IconButton>
             </span>
           </Tooltip>
+          <Tooltip title="Settings">
+            <span>
+              <IconButton aria-label="Settings" disabled={busy} onClick={() => setSettingsOpen(true)}>
+                <Settings />
+              </IconButton>
+            </span>
+          </Tooltip>
           <Box sx={{ flex: 1 }} />
           <ToggleButtonGroup
             size="small"
@@ -264,6 +274,11 @@ export function VmView(props: VmViewProps) {
         )}
       </Box>
       {actions.dialog}
+      <SettingsDialog
+        vmId={settingsOpen ? vm.id : null}
+        onClose={() => setSettingsOpen(false)}
+        onSaved={(saved) => notify.info(`Settings of “${saved.name}” saved.`)}
+      />
     </Box>
   )
 }

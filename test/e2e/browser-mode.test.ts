@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
+import type { VmInfo } from '../../engine/api/rpc.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
@@ -149,6 +150,19 @@ describe('browser mode end to end', () => {
     await page.getByRole('button', { name: 'Shut down', exact: true }).click()
     await page.getByText('This VM is stopped.').waitFor({ timeout: 90_000 })
     await shot(page, 'stopped')
+  })
+
+  it('changes the memory and boot order of the stopped VM in its settings', async () => {
+    await page.getByRole('button', { name: 'Settings', exact: true }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Memory').fill('320')
+    await dialog.getByRole('button', { name: 'Boot from CD/DVD earlier' }).click()
+    await shot(page, 'settings')
+    await dialog.getByRole('button', { name: 'Save' }).click()
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 })
+    const vm = JSON.parse(await vireoOk(host.dataDir, ['info', NAME, '--json'])) as VmInfo
+    expect(vm.config.memoryMiB).toBe(320)
+    expect(vm.config.bootOrder).toEqual(['cdrom', 'disk'])
     expect(pageErrors).toEqual([])
   })
 })
