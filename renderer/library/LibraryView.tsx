@@ -42,6 +42,7 @@ import {
 } from '../vm/actions.ts'
 import { SettingsDialog } from '../vm/SettingsDialog.tsx'
 import { useVmActions } from '../vm/use-vm-actions.tsx'
+import { Thumbnail } from './Thumbnail.tsx'
 import { useVms } from './vms.tsx'
 
 export interface LibraryViewProps {
@@ -247,7 +248,7 @@ function VmRow(props: {
     >
       <TableCell component="th" scope="row">
         <Stack direction="row" spacing={1.5} sx={{ alignItems: 'center' }}>
-          <Computer color="action" aria-hidden />
+          <Thumbnail vm={vm} />
           <Link
             component="button"
             variant="body1"

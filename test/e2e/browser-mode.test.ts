@@ -94,6 +94,9 @@ describe('browser mode end to end', () => {
   it('starts it, and the guest appears on the canvas and on the serial console', async () => {
     await page.getByRole('button', { name: `Start ${NAME}` }).click()
     await page.getByRole('row', { name: NAME }).getByText('Running').waitFor({ timeout: 60_000 })
+    // The library's thumbnail of the running guest's screen.
+    await page.getByRole('img', { name: `Screen of ${NAME}` }).waitFor({ timeout: 30_000 })
+    await shot(page, 'library-thumbnail')
     await page.getByRole('button', { name: NAME, exact: true }).click()
     const canvas = page.getByTestId('vm-display')
     await canvas.waitFor({ timeout: 30_000 })

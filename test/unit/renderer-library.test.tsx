@@ -83,6 +83,20 @@ function row(name: string): HTMLElement {
 }
 
 describe('VM library', () => {
+  it("shows a running VM's screen as a thumbnail, and the icon again once it stops", async () => {
+    const png = 'iVBORw0KGgo='
+    const fake = fakeClient([web, db], { 'vm.screenshot': () => ({ png, width: 720, height: 400 }) })
+    renderLibrary(fake.client)
+    const img = await screen.findByRole('img', { name: 'Screen of db' })
+    expect(img.getAttribute('src')).toBe(`data:image/png;base64,${png}`)
+    expect(screen.queryByRole('img', { name: 'Screen of web' })).toBeNull()
+    expect(fake.calls.filter((c) => c.method === 'vm.screenshot')).toEqual([
+      { method: 'vm.screenshot', params: { vm: db.id } },
+    ])
+    fake.emit('vm.state', { id: db.id, name: 'db', state: 'stopped' })
+    expect(screen.queryByRole('img', { name: 'Screen of db' })).toBeNull()
+  })
+
   it('lists the VMs with state, OS, CPUs and memory, sorted by name', async () => {
     const { client } = fakeClient([web, db])
     renderLibrary(client)
