@@ -339,7 +339,9 @@ host
   .command('stop')
   .option('--stop-vms', 'shut the running VMs down too (otherwise they keep running)')
   .action(async (o: { stopVms?: boolean }) => {
-    const client = await connectIfRunning(dataDir())
+    // VMs outlive their host (SIGTERM leaves them for re-attach): to stop them, a host must run,
+    // so --stop-vms starts one that finds them and then stops them with itself.
+    const client = o.stopVms ? await connectOrStart(dataDir()) : await connectIfRunning(dataDir())
     if (!client) {
       console.log(`No Vireo host is running for ${dataDir()}.`)
       return
