@@ -5,12 +5,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { arch, cpus, release } from 'node:os'
 import { join } from 'node:path'
 import { benchBoot } from './boot.ts'
+import { benchDisplay } from './display.ts'
 import { benchParavirt } from './paravirt.ts'
 
 const rounds = Number(process.env.VIREO_BENCH_ROUNDS ?? 3)
 const PARTS: Record<string, () => Promise<object>> = {
   boot: () => benchBoot(rounds),
   paravirt: () => benchParavirt(),
+  display: () => benchDisplay(),
 }
 
 const asked = process.argv.slice(2)

@@ -23,7 +23,7 @@ work="$out/work"
 # wherever the console is a framebuffer (UEFI); under BIOS the console is VGA text mode.
 cmdline='console=tty0 console=ttyS0,115200 quiet panic=-1 consoleblank=0 fbcon=font:TER16x32'
 probe_cmdline='console=ttyS0 quiet panic=-1'
-outputs=(vmlinuz initrd.img probe-initrd.img test-guest.iso manifest.json)
+outputs=(vmlinuz initrd.img probe-initrd.img test-guest.iso display-guest.iso manifest.json)
 
 say() { echo "build-test-guest: $*" >&2; }
 die() {
@@ -141,7 +141,7 @@ fetch_deb "$kernel_pkg" "$kernel_pkg_version"
 fetch_deb busybox-static "$busybox_version"
 
 say "unpacking $kernel_pkg $kernel_pkg_version and busybox-static $busybox_version"
-rm -rf "$work/kernel" "$work/busybox" "$work/guest" "$work/probe" "$work/iso"
+rm -rf "$work/kernel" "$work/busybox" "$work/guest" "$work/probe" "$work"/iso-*
 dpkg-deb -x "$(have_deb "$kernel_pkg" "$kernel_pkg_version")" "$work/kernel"
 dpkg-deb -x "$(have_deb busybox-static "$busybox_version")" "$work/busybox"
 kver="$(basename "$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)")"
@@ -216,6 +216,7 @@ install -m 0755 "$recipe_dir/udhcpc.script" "$guest/etc/udhcpc.script"
 install -m 0755 "$recipe_dir/power-button" "$guest/etc/acpi/PWRF/00000080"
 install -m 0644 "$recipe_dir/acpid.conf" "$guest/etc/acpid.conf"
 install -m 0644 "$recipe_dir/profile" "$guest/etc/profile"
+install -m 0755 "$recipe_dir/repaint" "$guest/bin/repaint"
 echo vireo-test-guest >"$guest/etc/hostname"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$guest/etc/passwd"
 echo 'root:x:0:' >"$guest/etc/group"
@@ -233,19 +234,25 @@ mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 
 # --- The ISO. grub-mkrescue makes it hybrid: El Torito for BIOS, an EFI system partition image
 # for UEFI (when grub-efi-amd64-bin is there), and an MBR so it also boots as a hard disk. ---
-say "building test-guest.iso ($([ "$uefi" = true ] && echo "BIOS and UEFI" || echo "BIOS only"))"
-iso="$work/iso"
-mkdir -p "$iso/boot/grub"
-cp "$out/vmlinuz" "$out/initrd.img" "$iso/boot/"
-sed "s|@CMDLINE@|$cmdline|" "$recipe_dir/grub.cfg" >"$iso/boot/grub/grub.cfg"
-# No fonts, locales or themes: the menu is never shown, and they would only make the ISO bigger.
-grub-mkrescue --compress=xz --fonts= --locales= --themes= -o "$out/test-guest.iso.tmp" "$iso" \
-  -- -volid VIREO_TEST >"$work/grub-mkrescue.log" 2>&1 ||
-  {
-    cat "$work/grub-mkrescue.log" >&2
-    die "grub-mkrescue failed"
-  }
-mv "$out/test-guest.iso.tmp" "$out/test-guest.iso"
+# display-guest.iso is the same guest on a 1024x768 VESA framebuffer (vga= works with the 16-bit boot
+# protocol, so BIOS only), for the display benchmark's `repaint`.
+build_iso() { # NAME VOLID CMDLINE
+  local name="$1" volid="$2" line="$3" iso="$work/iso-$1"
+  say "building $name ($([ "$uefi" = true ] && echo "BIOS and UEFI" || echo "BIOS only"))"
+  mkdir -p "$iso/boot/grub"
+  cp "$out/vmlinuz" "$out/initrd.img" "$iso/boot/"
+  sed "s|@CMDLINE@|$line|" "$recipe_dir/grub.cfg" >"$iso/boot/grub/grub.cfg"
+  # No fonts, locales or themes: the menu is never shown, and they would only make the ISO bigger.
+  grub-mkrescue --compress=xz --fonts= --locales= --themes= -o "$out/$name.tmp" "$iso" \
+    -- -volid "$volid" >"$work/grub-mkrescue.log" 2>&1 ||
+    {
+      cat "$work/grub-mkrescue.log" >&2
+      die "grub-mkrescue failed"
+    }
+  mv "$out/$name.tmp" "$out/$name"
+}
+build_iso test-guest.iso VIREO_TEST "$cmdline"
+build_iso display-guest.iso VIREO_DISPLAY "$cmdline vga=0x318"
 
 json_list() { # prints its arguments as a JSON array of strings (they contain no quotes)
   local sep='' a
@@ -267,7 +274,8 @@ cat >"$out/manifest.json.tmp" <<JSON
     "kernel": "vmlinuz",
     "initrd": "initrd.img",
     "probeInitrd": "probe-initrd.img",
-    "iso": "test-guest.iso"
+    "iso": "test-guest.iso",
+    "displayIso": "display-guest.iso"
   },
   "cmdline": "$cmdline",
   "probeCmdline": "$probe_cmdline",
@@ -281,7 +289,7 @@ JSON
 mv "$out/manifest.json.tmp" "$out/manifest.json"
 
 # The unpacked kernel is ~400 MB; only the .debs are worth keeping.
-rm -rf "$work/kernel" "$work/busybox" "$work/guest" "$work/probe" "$work/iso"
+rm -rf "$work/kernel" "$work/busybox" "$work/guest" "$work/probe" "$work"/iso-*
 echo "$pins" >"$out/.recipe-packages"
 echo "$recipe" >"$out/.recipe-hash"
 say "done: kernel $kver, modules: ${module_order[*]}"

@@ -366,6 +366,10 @@ export class RfbClient {
         this.rectsInUpdate = 0
         this.pixelsInUpdate = false
         this.resized = false
+        // Ask for the next update now, not after this one's last byte: QEMU then starts the next
+        // frame as soon as it has handed this one to the socket, instead of idling for the whole
+        // relay (QEMU → engine → page) and the request's way back (measured here: 6 → 12 frames/s in Chromium).
+        if (this.phaseNow === 'normal') this.requestUpdate(true)
         return true
       }
       case 1: {
@@ -460,9 +464,9 @@ export class RfbClient {
     this.counters.updates++
     if (this.pixelsInUpdate) this.counters.frames++
     this.emit({ type: 'update-end', rects: this.rectsInUpdate, pixels: this.pixelsInUpdate })
-    // Ask for the next one at once: QEMU answers when something changed (at most every ~30 ms).
-    // After a resize the whole new screen is wanted, not a difference.
-    if (this.phaseNow === 'normal') this.requestUpdate(!this.resized)
+    // The next incremental update was asked for when this one began; after a resize the whole new
+    // screen is wanted, not a difference.
+    if (this.phaseNow === 'normal' && this.resized) this.requestUpdate(false)
   }
 }
 

@@ -148,6 +148,16 @@ describe('RFB framebuffer updates', () => {
     expect(rfb.counters).toMatchObject({ updates: 1, frames: 1, rects: 1 })
   })
 
+  it('asks for the next update as soon as an update begins, not after its last byte', () => {
+    const { rfb, events, take } = connected(4, 2)
+    const bytes = update(rect(0, 0, 4, 2, Encodings.Raw, new Array<number>(32).fill(7)))
+    rfb.receive(bytes.subarray(0, 4))
+    expect(take()).toEqual([[3, 1, ...u16(0), ...u16(0), ...u16(4), ...u16(2)]])
+    rfb.receive(bytes.subarray(4))
+    expect(events.map((e) => e.type)).toEqual(['raw', 'update-end'])
+    expect(take()).toEqual([])
+  })
+
   it('waits for a Raw rectangle split over many chunks', () => {
     const { rfb, events } = connected(4, 2)
     const bytes = update(
@@ -186,7 +196,11 @@ describe('RFB framebuffer updates', () => {
       { type: 'update-end', rects: 1, pixels: false },
     ])
     expect(rfb.width).toBe(1024)
-    expect(take()).toEqual([[3, 0, ...u16(0), ...u16(0), ...u16(1024), ...u16(768)]])
+    // The next incremental update was asked for as this one began; the resize adds a whole frame.
+    expect(take()).toEqual([
+      [3, 1, ...u16(0), ...u16(0), ...u16(4), ...u16(2)],
+      [3, 0, ...u16(0), ...u16(0), ...u16(1024), ...u16(768)],
+    ])
     expect(rfb.counters.frames).toBe(0)
   })
 
