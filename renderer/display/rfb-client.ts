@@ -6,22 +6,28 @@
 // encoding costs far more than bytes (DESIGN.md, "QEMU facts checked"): version 3.8 (3.7 and 3.3
 // understood), security type None, shared ClientInit, 32-bit true colour in the server's native
 // little-endian BGRX layout (QEMU then copies its surface without converting; we turn it into RGBA
-// here), encodings Raw and CopyRect, the DesktopSize pseudo-encoding and QEMU's Extended Key Event,
+// here), encodings Raw, CopyRect and Hextile, the DesktopSize pseudo-encoding and QEMU's Extended Key Event,
 // which carries scancodes so the guest's keymap, not the host's, decides what a key means.
 
 import { ByteQueue } from './byte-queue.ts'
+import { HextileRect } from './hextile.ts'
 import { keysymFor, qemuKeycode, xtScancode } from './scancodes.ts'
 
 export const Encodings = {
   Raw: 0,
   CopyRect: 1,
+  Hextile: 5,
   DesktopSize: -223,
   QemuExtendedKeyEvent: -258,
 } as const
 
-/** What we ask for by default: the local-host set (no compression: it only costs time here). */
+/**
+ * What we ask for by default: the local-host set. No zlib or JPEG (they only cost time here);
+ * Hextile because flat screens then cost bytes per tile, not per pixel, and noise goes as raw tiles.
+ */
 export const LOCAL_ENCODINGS: readonly number[] = [
   Encodings.CopyRect,
+  Encodings.Hextile,
   Encodings.Raw,
   Encodings.DesktopSize,
   Encodings.QemuExtendedKeyEvent,
@@ -91,6 +97,8 @@ export class RfbClient {
   private pixelsInUpdate = false
   private resized = false
   private inUpdate = false
+  /** A Hextile rectangle half received. */
+  private hextile: HextileRect | null = null
   private extKeys = false
   private readonly encodings: readonly number[]
   readonly counters: RfbCounters = { bytesReceived: 0, bytesSent: 0, updates: 0, rects: 0, frames: 0 }
@@ -405,6 +413,7 @@ export class RfbClient {
       this.finishUpdate()
       return true
     }
+    if (this.hextile) return this.stepHextile()
     if (q.length < 12) return false
     const x = q.peekU16(0)
     const y = q.peekU16(2)
@@ -421,6 +430,11 @@ export class RfbClient {
         bgrxToRgba(rgba)
         this.rectDone(true)
         if (size > 0) this.emit({ type: 'raw', x, y, width, height, rgba })
+        return true
+      }
+      case Encodings.Hextile: {
+        q.skip(12)
+        this.hextile = new HextileRect(x, y, width, height)
         return true
       }
       case Encodings.CopyRect: {
@@ -450,6 +464,17 @@ export class RfbClient {
       default:
         throw new Error(`the display sent a rectangle in an encoding Vireo did not ask for (${encoding})`)
     }
+  }
+
+  private stepHextile(): boolean {
+    const h = this.hextile!
+    if (!h.decode(this.queue)) return false
+    this.hextile = null
+    this.rectDone(true)
+    if (h.width > 0 && h.height > 0) {
+      this.emit({ type: 'raw', x: h.x, y: h.y, width: h.width, height: h.height, rgba: h.rgba })
+    }
+    return true
   }
 
   private rectDone(pixels: boolean): void {

@@ -72,8 +72,9 @@ describe('RFB handshake', () => {
     expect(encodings).toEqual([
       2,
       0,
-      ...u16(4),
+      ...u16(5),
       ...s32(Encodings.CopyRect),
+      ...s32(Encodings.Hextile),
       ...s32(Encodings.Raw),
       ...s32(Encodings.DesktopSize),
       ...s32(Encodings.QemuExtendedKeyEvent),
@@ -146,6 +147,45 @@ describe('RFB framebuffer updates', () => {
     expect(events[1]).toEqual({ type: 'update-end', rects: 1, pixels: true })
     expect(take()).toEqual([[3, 1, ...u16(0), ...u16(0), ...u16(4), ...u16(2)]])
     expect(rfb.counters).toMatchObject({ updates: 1, frames: 1, rects: 1 })
+  })
+
+  it('decodes Hextile: raw tiles, background and foreground carried over, coloured subrects, edge tiles', () => {
+    const { rfb, events } = connected(20, 2)
+    const px = (b: number, g: number, r: number) => [b, g, r, 0]
+    // A 20x2 rectangle is two tiles: 16x2, then a 4x2 edge tile.
+    const tile1 = [
+      2 | 4 | 8, // background, foreground, subrects
+      ...px(0, 0, 0x10), // background: red 0x10
+      ...px(0, 0x20, 0), // foreground: green 0x20
+      1, // one subrect in the foreground colour
+      (2 << 4) | 1, // at x 2, y 1
+      (1 << 4) | 0, // 2 wide, 1 high
+    ]
+    const tile2 = [1, ...Array.from({ length: 8 }, (_, i) => px(i, 0, 0)).flat()] // raw: blue = index
+    const bytes = update(rect(0, 0, 20, 2, Encodings.Hextile, [...tile1, ...tile2]))
+    // Fed a byte at a time: the decoder resumes at any cut.
+    for (let i = 0; i < bytes.length; i++) rfb.receive(bytes.subarray(i, i + 1))
+    expect(events.map((e) => e.type)).toEqual(['raw', 'update-end'])
+    const raw = events[0]
+    if (raw?.type !== 'raw') throw new Error('no raw event')
+    const at = (x: number, y: number) => [...raw.rgba.subarray((y * 20 + x) * 4, (y * 20 + x) * 4 + 4)]
+    expect(at(0, 0)).toEqual([0x10, 0, 0, 255])
+    expect(at(2, 1)).toEqual([0, 0x20, 0, 255])
+    expect(at(3, 1)).toEqual([0, 0x20, 0, 255])
+    expect(at(4, 1)).toEqual([0x10, 0, 0, 255])
+    expect(at(16, 0)).toEqual([0, 0, 0, 255])
+    expect(at(19, 1)).toEqual([0, 0, 7, 255])
+  })
+
+  it('clips a Hextile subrect that reaches past its tile instead of drawing outside it', () => {
+    const { rfb, events } = connected(4, 4)
+    rfb.receive(
+      update(rect(0, 0, 4, 4, Encodings.Hextile, [2 | 8 | 16, 1, 2, 3, 0, 1, 9, 9, 9, 0, 0x22, 0xff])),
+    )
+    const raw = events[0]
+    if (raw?.type !== 'raw') throw new Error('no raw event')
+    expect(raw.rgba.byteLength).toBe(4 * 4 * 4)
+    expect([...raw.rgba.subarray(60, 64)]).toEqual([9, 9, 9, 255])
   })
 
   it('asks for the next update as soon as an update begins, not after its last byte', () => {
