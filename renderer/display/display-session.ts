@@ -89,6 +89,10 @@ export class DisplaySession {
     return this.rfb
   }
 
+  sendCombo(codes: readonly string[]): boolean {
+    return this.rfb.sendCombo(codes)
+  }
+
   sendCtrlAltDel(): void {
     this.rfb.sendCtrlAltDel()
   }

@@ -173,10 +173,14 @@ export class RfbClient {
 
   /** Ctrl+Alt+Del, pressed and released, which a host OS would never let a page send. */
   sendCtrlAltDel(): boolean {
-    const keys = ['ControlLeft', 'AltLeft', 'Delete']
+    return this.sendCombo(['ControlLeft', 'AltLeft', 'Delete'])
+  }
+
+  /** Presses the keys (KeyboardEvent.code values) in order and releases them in reverse. */
+  sendCombo(codes: readonly string[]): boolean {
     if (this.phaseNow !== 'normal') return false
-    for (const k of keys) this.sendKey(k, true)
-    for (const k of keys.reverse()) this.sendKey(k, false)
+    for (const k of codes) this.sendKey(k, true)
+    for (const k of [...codes].reverse()) this.sendKey(k, false)
     return true
   }
 

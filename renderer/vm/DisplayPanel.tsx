@@ -14,7 +14,8 @@ import { DisplaySession, type DisplayStatus } from '../display/display-session.t
 export type Scaling = 'fit' | '1:1'
 
 export interface DisplayHandle {
-  sendCtrlAltDel(): boolean
+  /** Presses the keys (KeyboardEvent.code values) together; false while the display is not connected. */
+  sendCombo(codes: readonly string[]): boolean
   focus(): void
 }
 
@@ -82,12 +83,7 @@ function LiveDisplay(props: DisplayPanelProps) {
   useImperativeHandle(
     props.handle,
     () => ({
-      sendCtrlAltDel: () => {
-        const s = sessionRef.current
-        if (!s || s.rfbClient.phase !== 'normal') return false
-        s.sendCtrlAltDel()
-        return true
-      },
+      sendCombo: (codes) => sessionRef.current?.sendCombo(codes) ?? false,
       focus: () => canvasRef.current?.focus(),
     }),
     [],

@@ -21,6 +21,8 @@ import CircularProgress from '@mui/material/CircularProgress'
 import Divider from '@mui/material/Divider'
 import IconButton from '@mui/material/IconButton'
 import LinearProgress from '@mui/material/LinearProgress'
+import Menu from '@mui/material/Menu'
+import MenuItem from '@mui/material/MenuItem'
 import Paper from '@mui/material/Paper'
 import Stack from '@mui/material/Stack'
 import Tab from '@mui/material/Tab'
@@ -49,6 +51,20 @@ export interface VmViewProps {
   onBack(): void
 }
 
+/** Combinations the host would catch before the guest saw them, sent from a menu instead. */
+const KEY_COMBOS: { label: string; codes: string[] }[] = [
+  { label: 'Ctrl+Alt+Del', codes: ['ControlLeft', 'AltLeft', 'Delete'] },
+  { label: 'Ctrl+Alt+Backspace', codes: ['ControlLeft', 'AltLeft', 'Backspace'] },
+  ...[1, 2, 3, 4, 5, 6, 7].map((n) => ({
+    label: `Ctrl+Alt+F${n}`,
+    codes: ['ControlLeft', 'AltLeft', `F${n}`],
+  })),
+  { label: 'Alt+Tab', codes: ['AltLeft', 'Tab'] },
+  { label: 'Alt+F4', codes: ['AltLeft', 'F4'] },
+  { label: 'Print Screen', codes: ['PrintScreen'] },
+  { label: 'Super (Windows key)', codes: ['MetaLeft'] },
+]
+
 // xterm.js loads only when a console is first opened.
 const ConsolePanel = lazy(() => import('./ConsolePanel.tsx').then((m) => ({ default: m.ConsolePanel })))
 
@@ -72,6 +88,7 @@ export function VmView(props: VmViewProps) {
   const [fullscreen, setFullscreen] = useState(false)
   const [shooting, setShooting] = useState(false)
   const [settingsOpen, setSettingsOpen] = useState(false)
+  const [keysMenu, setKeysMenu] = useState<HTMLElement | null>(null)
   const display = useRef<DisplayHandle | null>(null)
   const stage = useRef<HTMLDivElement | null>(null)
   const releaseTarget = useRef<HTMLButtonElement | null>(null)
@@ -174,19 +191,33 @@ export function VmView(props: VmViewProps) {
           {actionButton('shutdown')}
           {actionButton('poweroff')}
           {actionButton('reset')}
-          <Tooltip title="Send Ctrl+Alt+Del">
+          <Tooltip title="Send a key combination">
             <span>
               <IconButton
-                aria-label="Send Ctrl+Alt+Del"
+                aria-label="Send a key combination"
+                aria-haspopup="menu"
                 disabled={vm.state !== 'running' || tab !== 'display'}
-                onClick={() => {
-                  if (!display.current?.sendCtrlAltDel()) notify.error('The display is not connected yet')
-                }}
+                onClick={(e) => setKeysMenu(e.currentTarget)}
               >
                 <Keyboard />
               </IconButton>
             </span>
           </Tooltip>
+          <Menu anchorEl={keysMenu} open={keysMenu !== null} onClose={() => setKeysMenu(null)}>
+            {KEY_COMBOS.map((combo) => (
+              <MenuItem
+                key={combo.label}
+                onClick={() => {
+                  setKeysMenu(null)
+                  if (!display.current?.sendCombo(combo.codes))
+                    notify.error('The display is not connected yet')
+                  else display.current.focus()
+                }}
+              >
+                {combo.label}
+              </MenuItem>
+            ))}
+          </Menu>
           <Tooltip title="Save a screenshot (PNG)">
             <span>
               <IconButton
