@@ -19,6 +19,7 @@ import type {
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './api/vm-config.ts'
 import { assignPlacements } from './devices/placement.ts'
+import { DEMO_VM_NAME, findDemoIso } from './host/demo-image.ts'
 import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from './host/data-dir.ts'
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
@@ -236,6 +237,7 @@ export class Engine implements RpcBackend {
       qemu,
       accelerator: this.resolvedVerdict,
       vms: { total: all.length, running: all.filter((e) => e.running).length },
+      demo: ((iso) => (iso ? { name: DEMO_VM_NAME, iso } : null))(findDemoIso(this.env)),
     }
   }
 

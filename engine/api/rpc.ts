@@ -72,6 +72,8 @@ export const HostInfo = z.object({
   qemu: z.object({ binary: z.string(), version: z.string() }).nullable(),
   accelerator: AcceleratorVerdict.nullable(),
   vms: z.object({ total: z.number().int(), running: z.number().int() }),
+  /** A small guest this host can boot as a demo (an ISO path on the host), when it has one. */
+  demo: z.object({ name: z.string(), iso: z.string() }).nullable(),
 })
 export type HostInfo = z.infer<typeof HostInfo>
 

@@ -1,6 +1,6 @@
 // The VM library: every VM with its live state, OS, CPUs and memory; search; the lifecycle actions
 // as buttons, in a per-row menu and in a context menu; an empty state that offers a first VM.
-import { useMemo, useState, type MouseEvent } from 'react'
+import { useEffect, useMemo, useState, type MouseEvent } from 'react'
 import Add from '@mui/icons-material/Add'
 import Computer from '@mui/icons-material/Computer'
 import MoreVert from '@mui/icons-material/MoreVert'
@@ -42,6 +42,8 @@ import {
 } from '../vm/actions.ts'
 import { SettingsDialog } from '../vm/SettingsDialog.tsx'
 import { useVmActions } from '../vm/use-vm-actions.tsx'
+import { useClient } from '../connection/ConnectionGate.tsx'
+import { useNotify } from '../ui/notify.tsx'
 import { Thumbnail } from './Thumbnail.tsx'
 import { useVms } from './vms.tsx'
 
@@ -134,7 +136,7 @@ export function LibraryView(props: LibraryViewProps) {
         </Alert>
       )}
 
-      {vms !== null && vms.length === 0 && <EmptyLibrary onNew={props.onNew} />}
+      {vms !== null && vms.length === 0 && <EmptyLibrary onNew={props.onNew} onOpen={props.onOpen} />}
 
       {vms !== null && vms.length > 0 && shown.length === 0 && (
         <Typography sx={{ py: 4, textAlign: 'center' }} color="text.secondary" role="status">
@@ -320,7 +322,36 @@ function VmRow(props: {
   )
 }
 
-function EmptyLibrary(props: { onNew(): void }) {
+function EmptyLibrary(props: { onNew(): void; onOpen(id: string): void }) {
+  const client = useClient()
+  const notify = useNotify()
+  const [demo, setDemo] = useState<{ name: string; iso: string } | null>(null)
+  const [starting, setStarting] = useState(false)
+  useEffect(() => {
+    let live = true
+    client.call('host.info', {}).then(
+      (info) => live && setDemo(info.demo),
+      () => undefined,
+    )
+    return () => {
+      live = false
+    }
+  }, [client])
+
+  const tryDemo = async () => {
+    if (!demo) return
+    setStarting(true)
+    try {
+      // Small enough for software emulation: the demo boots in seconds even without KVM.
+      const vm = await client.call('vm.create', { name: demo.name, iso: demo.iso, memoryMiB: 256, cpus: 1 })
+      await client.call('vm.start', { vm: vm.id })
+      props.onOpen(vm.id)
+    } catch (err) {
+      notify.error('Could not start the demo VM', err)
+      setStarting(false)
+    }
+  }
+
   return (
     <Paper variant="outlined" sx={{ p: 6, textAlign: 'center' }}>
       <Stack spacing={2} sx={{ alignItems: 'center' }}>
@@ -329,11 +360,26 @@ function EmptyLibrary(props: { onNew(): void }) {
           No virtual machines yet
         </Typography>
         <Typography color="text.secondary">
-          Create one from an install ISO on the host, with a new empty disk to install onto.
+          Create one from an install ISO on the host, with a new empty disk to install onto
+          {demo ? ', or try a small demo guest first.' : '.'}
         </Typography>
-        <Button variant="contained" startIcon={<Add />} onClick={props.onNew}>
-          New VM
-        </Button>
+        <Stack direction="row" spacing={1}>
+          <Button variant="contained" startIcon={<Add />} onClick={props.onNew}>
+            New VM
+          </Button>
+          {demo && (
+            <Button
+              variant="outlined"
+              startIcon={
+                starting ? <CircularProgress size={16} aria-label="Starting the demo" /> : <PlayArrow />
+              }
+              disabled={starting}
+              onClick={() => void tryDemo()}
+            >
+              Try the demo VM
+            </Button>
+          )}
+        </Stack>
       </Stack>
     </Paper>
   )

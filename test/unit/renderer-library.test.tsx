@@ -158,6 +158,30 @@ describe('VM library', () => {
     const buttons = screen.getAllByRole('button', { name: 'New VM' })
     fireEvent.click(buttons[buttons.length - 1] as HTMLElement)
     expect(onNew).toHaveBeenCalled()
+    // This host has no demo guest: no offer of one.
+    expect(screen.queryByRole('button', { name: 'Try the demo VM' })).toBeNull()
+  })
+
+  it("offers the host's demo guest, and creates, starts and opens it in one click", async () => {
+    const demoVm = { ...web, id: '33333333-3333-4333-8333-333333333333', name: 'Vireo demo' }
+    const fake = fakeClient([], {
+      'host.info': () => ({ demo: { name: 'Vireo demo', iso: '/opt/vireo/test-guest.iso' } }),
+      'vm.create': () => demoVm,
+      'vm.start': () => demoVm,
+    })
+    const { onOpen } = renderLibrary(fake.client)
+    const tryIt = await screen.findByRole('button', { name: 'Try the demo VM' })
+    await act(async () => {
+      fireEvent.click(tryIt)
+    })
+    expect(fake.calls.filter((c) => c.method !== 'vm.list' && c.method !== 'host.info')).toEqual([
+      {
+        method: 'vm.create',
+        params: { name: 'Vireo demo', iso: '/opt/vireo/test-guest.iso', memoryMiB: 256, cpus: 1 },
+      },
+      { method: 'vm.start', params: { vm: demoVm.id } },
+    ])
+    expect(onOpen).toHaveBeenCalledWith(demoVm.id)
   })
 
   it('opens a VM from its name and starts one with its button', async () => {
