@@ -2,7 +2,7 @@
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
-import { basename, isAbsolute, join } from 'node:path'
+import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
 import { VireoError } from './api/errors.ts'
 import type {
@@ -15,6 +15,8 @@ import type {
   VmState,
   VmSummary,
   UpdateVmParams,
+  DiskCheckResult,
+  Params,
 } from './api/rpc.ts'
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './api/vm-config.ts'
@@ -25,7 +27,8 @@ import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
 import { prepareExistingDisk } from './storage/existing-disk.ts'
-import { checkImage, convertImage, createImage } from './storage/qemu-img.ts'
+import { checkDisk, formatBytes, growDisk, rewriteDisk } from './storage/disk-ops.ts'
+import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
 import { parseSize } from './storage/size.ts'
 import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
 import { RunningVm, runtimeFiles } from './vm/running-vm.ts'
@@ -384,6 +387,103 @@ export class Engine implements RpcBackend {
     })
   }
 
+  private diskOf(e: Entry, id: string) {
+    const d = e.record.config.disks.find((x) => x.id === id)
+    if (!d) {
+      const ids = e.record.config.disks.map((x) => x.id).join(', ') || 'none'
+      throw new VireoError('not_found', `"${e.record.config.name}" has no disk "${id}" (its disks: ${ids})`)
+    }
+    return { disk: d, path: resolveVmPath(e.record.dir, d.path) }
+  }
+
+  private requireStopped(e: Entry, what: string): void {
+    if (e.state !== 'stopped') {
+      throw new VireoError(
+        'invalid_state',
+        `"${e.record.config.name}" is ${e.state}: shut it down to ${what}`,
+      )
+    }
+  }
+
+  checkDisk(p: Params<'disk.check'>): Promise<DiskCheckResult> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const { disk, path } = this.diskOf(e, p.disk)
+      // A running QEMU is writing the image: a check then reports what is in flight as damage.
+      this.requireStopped(e, `check its disk "${disk.id}"`)
+      const qemu = await this.qemu()
+      return { disk: disk.id, path, ...(await checkDisk(qemu.img, path, disk.format, p.repair)) }
+    })
+  }
+
+  resizeDisk(p: Params<'disk.resize'>): Promise<VmInfo> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const { disk, path } = this.diskOf(e, p.disk)
+      const bytes = parseSize(p.size)
+      if (e.running) {
+        const current = (await imageInfo((await this.qemu()).img, path))['virtual-size']
+        if (bytes < current) {
+          throw new VireoError(
+            'invalid_request',
+            `the disk "${disk.id}" is ${formatBytes(current)}; Vireo only grows disks`,
+          )
+        }
+        // The guest sees the new size at once (a capacity change event on virtio and SCSI).
+        await e.running.qmp.execute('block_resize', { 'node-name': disk.id, size: bytes })
+      } else {
+        await growDisk((await this.qemu()).img, path, disk.format, bytes)
+      }
+      return this.info(e)
+    })
+  }
+
+  rewriteDisk(
+    p: { vm: string; disk: string; job?: string | undefined },
+    verb: 'compact' | 'convert',
+  ): Promise<VmInfo> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const { disk, path } = this.diskOf(e, p.disk)
+      this.requireStopped(e, `${verb} its disk "${disk.id}"`)
+      if (verb === 'compact' && disk.format !== 'qcow2') {
+        throw new VireoError(
+          'invalid_request',
+          `the disk "${disk.id}" is raw; convert it to qcow2 (which compacts it too)`,
+        )
+      }
+      if (verb === 'convert' && disk.format === 'qcow2') return this.info(e)
+      const qemu = await this.qemu()
+      const job = p.job
+      const done = await rewriteDisk(
+        qemu.img,
+        path,
+        disk.format,
+        'qcow2',
+        job
+          ? (percent) =>
+              this.emit('job.progress', {
+                job,
+                phase: `${verb === 'compact' ? 'compacting' : 'converting'} ${basename(path)}`,
+                done: percent,
+                total: 100,
+                unit: 'percent',
+              })
+          : undefined,
+      )
+      if (done.path !== path || disk.format !== 'qcow2') {
+        const c = e.record.config
+        const rel = isAbsolute(disk.path) ? done.path : relative(e.record.dir, done.path)
+        e.record = this.library.save({
+          ...c,
+          disks: c.disks.map((d) => (d.id === disk.id ? { ...d, path: rel, format: 'qcow2' as const } : d)),
+        })
+        this.emit('vm.updated', this.summary(e))
+      }
+      return this.info(e)
+    })
+  }
+
   private newMac(): string {
     const used = new Set(this.library.list().flatMap((r) => r.config.nics.map((n) => n.mac)))
     for (;;) {
@@ -592,7 +692,18 @@ export class Engine implements RpcBackend {
       }
     }
     const sock = running.connectDisplay()
-    sock.on('data', (b: Buffer) => sink.data(b))
+    if (process.env.XCOAL) {
+      let pending: Buffer[] = []
+      sock.on('data', (b: Buffer) => {
+        if (pending.push(b) === 1) {
+          setImmediate(() => {
+            const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending)
+            pending = []
+            sink.data(all)
+          })
+        }
+      })
+    } else sock.on('data', (b: Buffer) => sink.data(b))
     sock.on('close', () => sink.end('the display connection closed'))
     sock.on('error', () => undefined)
     return {
@@ -626,6 +737,10 @@ export class Engine implements RpcBackend {
       return {}
     },
     'vm.update': (params) => this.update(params),
+    'disk.check': (params) => this.checkDisk(params),
+    'disk.resize': (params) => this.resizeDisk(params),
+    'disk.compact': (params) => this.rewriteDisk(params, 'compact'),
+    'disk.convert': (params) => this.rewriteDisk(params, 'convert'),
     'vm.qemuArgv': async ({ vm }) => ({ argv: await this.qemuArgv(vm) }),
     'vm.screenshot': ({ vm }) => this.screenshot(vm),
   }

@@ -160,6 +160,20 @@ export const UpdateVmParams = z
   .strict()
 export type UpdateVmParams = z.infer<typeof UpdateVmParams>
 
+/** One of a VM's disks: the VM by name or UUID, the disk by its device id (see `vireo info`). */
+const DiskRef = z.object({ vm: z.string().min(1), disk: z.string().min(1) })
+
+export const DiskCheckResult = z.object({
+  disk: z.string(),
+  path: z.string(),
+  verdict: z.enum(['clean', 'leaks', 'corrupt', 'unreadable']),
+  leaks: z.number().int(),
+  leaksFixed: z.number().int(),
+  corruptions: z.number().int(),
+  report: z.string(),
+})
+export type DiskCheckResult = z.infer<typeof DiskCheckResult>
+
 const Empty = z.object({}).strict()
 
 /** Every method: its params and its result. */
@@ -170,6 +184,16 @@ export const Methods = {
   'vm.info': { params: VmRef, result: VmInfo },
   'vm.create': { params: CreateVmParams, result: VmInfo },
   'vm.update': { params: UpdateVmParams, result: VmInfo },
+  /** qemu-img check with a plain report; with repair, leaked clusters are freed (VM stopped). */
+  'disk.check': { params: DiskRef.extend({ repair: z.boolean().default(false) }), result: DiskCheckResult },
+  /** Grows a disk, running (QMP block_resize) or stopped (qemu-img resize). */
+  'disk.resize': { params: DiskRef.extend({ size: SizeString }), result: VmInfo },
+  /** Rewrites a stopped VM's qcow2 without unused clusters, or turns a raw disk into qcow2. */
+  'disk.compact': { params: DiskRef.extend({ job: JobId.optional() }), result: VmInfo },
+  'disk.convert': {
+    params: DiskRef.extend({ to: z.literal('qcow2'), job: JobId.optional() }),
+    result: VmInfo,
+  },
   'vm.start': { params: VmRef, result: VmInfo },
   'vm.pause': { params: VmRef, result: VmInfo },
   'vm.resume': { params: VmRef, result: VmInfo },

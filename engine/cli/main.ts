@@ -307,6 +307,64 @@ program
     }
   })
 
+const disk = program.command('disk').description("a VM's disk images: check, grow, compact, convert")
+disk
+  .command('check')
+  .description('check a disk image; exit 0 when clean, 3 with leaked clusters, 2 when damaged')
+  .argument('<name>', 'VM name or UUID')
+  .argument('<disk>', 'the disk id (see vireo info)')
+  .option('--repair', 'free leaked clusters (what a crash can leave; never touches data)')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, id: string, o: { repair?: boolean; json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const r = await c.call('disk.check', { vm: name, disk: id, repair: !!o.repair })
+      if (o.json) printJson(r)
+      else console.log(r.report)
+      process.exitCode = { clean: 0, leaks: 3, corrupt: 2, unreadable: 2 }[r.verdict]
+    }),
+  )
+disk
+  .command('resize')
+  .description('grow a disk (also while the VM runs); the guest then grows its partitions')
+  .argument('<name>', 'VM name or UUID')
+  .argument('<disk>', 'the disk id (see vireo info)')
+  .argument('<size>', 'the new size, e.g. 40G')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, id: string, size: string, o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const vm = await c.call('disk.resize', { vm: name, disk: id, size })
+      if (o.json) printJson(vm)
+      else console.log(`The disk "${id}" of "${vm.name}" is now ${size}.`)
+    }),
+  )
+for (const verb of ['compact', 'convert'] as const) {
+  const cmd = disk
+    .command(verb)
+    .description(
+      verb === 'compact'
+        ? "rewrite a stopped VM's qcow2 without the space its guest no longer uses"
+        : "turn a stopped VM's raw disk into qcow2 (snapshots need it)",
+    )
+    .argument('<name>', 'VM name or UUID')
+    .argument('<disk>', 'the disk id (see vireo info)')
+    .option('--json', 'machine-readable output')
+  if (verb === 'convert')
+    cmd.addOption(new Option('--to <format>', 'target format').choices(['qcow2']).default('qcow2'))
+  cmd.action(async (name: string, id: string, o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const progress = followJob(c, !!o.json)
+      const vm = await (
+        verb === 'compact'
+          ? c.call('disk.compact', { vm: name, disk: id, job: progress.job })
+          : c.call('disk.convert', { vm: name, disk: id, to: 'qcow2', job: progress.job })
+      ).finally(() => progress.dispose())
+      if (o.json) progress.printResult(vm)
+      else
+        console.log(`The disk "${id}" of "${vm.name}" is ${verb === 'compact' ? 'compacted' : 'now qcow2'}.`)
+    }),
+  )
+}
+
 const host = program.command('host').description('the background host of a data dir')
 host
   .command('status')

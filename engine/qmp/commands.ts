@@ -46,6 +46,8 @@ export interface QmpCommands {
   'blockdev-del': { args: { 'node-name': string }; result: Empty }
   device_add: { args: JsonObject & { driver: string; id?: string }; result: Empty }
   device_del: { args: { id: string }; result: Empty }
+  // node-name: the format node, which Vireo names after the disk's device id.
+  block_resize: { args: { 'node-name': string; size: number }; result: Empty }
   netdev_add: { args: JsonObject & { type: string; id: string }; result: Empty }
   netdev_del: { args: { id: string }; result: Empty }
   'blockdev-change-medium': {

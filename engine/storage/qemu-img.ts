@@ -104,6 +104,8 @@ function progressParser(onProgress: (percent: number) => void): (chunk: string) 
 export interface CheckReport {
   /** 0 clean, 2 corrupt, 3 leaked clusters (harmless, repairable) — qemu-img check's own codes. */
   code: number
+  /** Leaked clusters left after the check (and after its repair, when asked). */
+  leaks: number
   leaksFixed: number
   corruptions: number
   text: string
@@ -122,6 +124,7 @@ export async function checkImage(qemuImg: string, path: string, repairLeaks: boo
   const num = (k: string) => (typeof parsed[k] === 'number' ? (parsed[k] as number) : 0)
   return {
     code: r.code ?? -1,
+    leaks: num('leaks'),
     leaksFixed: num('leaks-fixed'),
     corruptions: num('corruptions'),
     text: (r.stdout + r.stderr).trim(),
