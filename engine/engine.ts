@@ -17,9 +17,10 @@ import type {
   UpdateVmParams,
   DiskCheckResult,
   Params,
+  UpdateNicParams,
 } from './api/rpc.ts'
 import { Listeners } from './api/transport.ts'
-import { VM_CONFIG_SCHEMA_VERSION, type VmConfig, type VmConfigInput } from './api/vm-config.ts'
+import { VM_CONFIG_SCHEMA_VERSION, VmConfig, type VmConfigInput } from './api/vm-config.ts'
 import { assignPlacements } from './devices/placement.ts'
 import { DEMO_VM_NAME, findDemoIso } from './host/demo-image.ts'
 import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from './host/data-dir.ts'
@@ -484,6 +485,45 @@ export class Engine implements RpcBackend {
     })
   }
 
+  updateNic(p: UpdateNicParams): Promise<VmInfo> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const c = e.record.config
+      const nic = c.nics.find((n) => n.id === p.nic)
+      if (!nic) {
+        const ids = c.nics.map((n) => n.id).join(', ') || 'none'
+        throw new VireoError('not_found', `"${c.name}" has no network card "${p.nic}" (its cards: ${ids})`)
+      }
+      const hardware = (['model', 'mac', 'network'] as const).filter((k) => p[k] !== undefined)
+      if (hardware.length > 0) this.requireStopped(e, `change the ${hardware.join(', ')} of "${nic.id}"`)
+      if (p.mac !== undefined && p.mac !== nic.mac) {
+        const owner = this.library.list().find((r) => r.config.nics.some((n) => n.mac === p.mac))
+        if (owner) {
+          throw new VireoError(
+            'conflict',
+            `the MAC address ${p.mac} is already used by "${owner.config.name}"`,
+          )
+        }
+      }
+      const next = {
+        ...nic,
+        ...(p.model !== undefined ? { model: p.model } : {}),
+        ...(p.mac !== undefined ? { mac: p.mac } : {}),
+        ...(p.network !== undefined ? { network: p.network } : {}),
+        ...(p.linkUp !== undefined ? { linkUp: p.linkUp } : {}),
+      }
+      const candidate = { ...c, nics: c.nics.map((n) => (n.id === nic.id ? next : n)) }
+      // Whatever QEMU would refuse (two forwards of one host port, …) is refused now, in words.
+      buildQemuArgv(VmConfig.parse(candidate), (await this.launchContext(e)).ctx)
+      if (e.running && p.linkUp !== undefined && p.linkUp !== nic.linkUp) {
+        await e.running.qmp.execute('set_link', { name: nic.id, up: p.linkUp })
+      }
+      e.record = this.library.save(candidate)
+      this.emit('vm.updated', this.summary(e))
+      return this.info(e)
+    })
+  }
+
   private newMac(): string {
     const used = new Set(this.library.list().flatMap((r) => r.config.nics.map((n) => n.mac)))
     for (;;) {
@@ -737,6 +777,7 @@ export class Engine implements RpcBackend {
       return {}
     },
     'vm.update': (params) => this.update(params),
+    'nic.update': (params) => this.updateNic(params),
     'disk.check': (params) => this.checkDisk(params),
     'disk.resize': (params) => this.resizeDisk(params),
     'disk.compact': (params) => this.rewriteDisk(params, 'compact'),

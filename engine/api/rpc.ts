@@ -2,7 +2,7 @@
 // Requests, responses and events are zod schemas; both ends validate at the boundary.
 import { z } from 'zod'
 import { RpcErrorBody } from './errors.ts'
-import { BootDevice, DiskBus, NicModel, VmConfig, VmName } from './vm-config.ts'
+import { BootDevice, DiskBus, MacAddress, Network, NicModel, VmConfig, VmName } from './vm-config.ts'
 
 export const VmState = z.enum([
   'stopped',
@@ -174,6 +174,22 @@ export const DiskCheckResult = z.object({
 })
 export type DiskCheckResult = z.infer<typeof DiskCheckResult>
 
+/**
+ * A network card's settings. Model, MAC and network change while the VM is stopped; the cable
+ * (linkUp) also while it runs, as pulling a real one would.
+ */
+export const UpdateNicParams = z
+  .object({
+    vm: z.string().min(1),
+    nic: z.string().min(1),
+    model: NicModel.optional(),
+    mac: MacAddress.optional(),
+    network: Network.optional(),
+    linkUp: z.boolean().optional(),
+  })
+  .strict()
+export type UpdateNicParams = z.infer<typeof UpdateNicParams>
+
 const Empty = z.object({}).strict()
 
 /** Every method: its params and its result. */
@@ -185,6 +201,7 @@ export const Methods = {
   'vm.create': { params: CreateVmParams, result: VmInfo },
   'vm.update': { params: UpdateVmParams, result: VmInfo },
   /** qemu-img check with a plain report; with repair, leaked clusters are freed (VM stopped). */
+  'nic.update': { params: UpdateNicParams, result: VmInfo },
   'disk.check': { params: DiskRef.extend({ repair: z.boolean().default(false) }), result: DiskCheckResult },
   /** Grows a disk, running (QMP block_resize) or stopped (qemu-img resize). */
   'disk.resize': { params: DiskRef.extend({ size: SizeString }), result: VmInfo },

@@ -6,7 +6,8 @@ import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
-import type { CreateVmParams, UpdateVmParams } from '../api/rpc.ts'
+import type { CreateVmParams, UpdateNicParams, UpdateVmParams } from '../api/rpc.ts'
+import type { PortForward } from '../api/vm-config.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
 import { shellQuote } from '../qemu/argv/shell-quote.ts'
 import { runConsole } from './console.ts'
@@ -47,6 +48,24 @@ const int = (what: string) => (v: string) => {
   return n
 }
 const absolute = (p: string) => resolve(p)
+/** `[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT`, e.g. 2222:22, udp:5353:53, 0.0.0.0:8080:80. */
+const portForward = (v: string): PortForward => {
+  const m = /^(?:(tcp|udp):)?(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$/.exec(v)
+  const hostPort = Number(m?.[3])
+  const guestPort = Number(m?.[4])
+  if (!m || hostPort < 1 || hostPort > 65535 || guestPort < 1 || guestPort > 65535) {
+    throw new VireoError(
+      'invalid_request',
+      `--forward: "${v}" is not [tcp|udp:][HOST-ADDR:]HOST-PORT:GUEST-PORT (e.g. 2222:22 or udp:5353:53)`,
+    )
+  }
+  return {
+    protocol: (m[1] ?? 'tcp') as PortForward['protocol'],
+    hostAddress: m[2] ?? '127.0.0.1',
+    hostPort,
+    guestPort,
+  }
+}
 const BOOT_DEVICES = ['disk', 'cdrom', 'network']
 const bootOrder = (v: string) => {
   const list = v.split(',').map((d) => d.trim())
@@ -306,6 +325,60 @@ program
       process.exit(1)
     }
   })
+
+program
+  .command('nic')
+  .description(
+    'change a network card: model, MAC, network and port forwards (while stopped), cable (any time)',
+  )
+  .argument('<name>', 'VM name or UUID')
+  .argument('<nic>', 'the card id (see vireo info), e.g. net0')
+  .addOption(
+    new Option('--model <model>', 'card model').choices([
+      'virtio-net',
+      'e1000',
+      'e1000e',
+      'rtl8139',
+      'vmxnet3',
+    ]),
+  )
+  .option('--mac <mac>', 'MAC address, e.g. 52:54:00:12:34:56')
+  .addOption(new Option('--network <mode>', 'NAT or no network').choices(['nat', 'none']))
+  .option(
+    '--forward <spec>',
+    'NAT port forward [tcp|udp:][HOST-ADDR:]HOST-PORT:GUEST-PORT, repeatable (replaces the forwards); host address 127.0.0.1 unless given',
+    (v: string, all: PortForward[] = []) => [...all, portForward(v)],
+  )
+  .option('--no-forwards', 'remove every port forward')
+  .addOption(new Option('--link <state>', 'plug or pull the cable').choices(['up', 'down']))
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, nic: string, o: Record<string, unknown>) =>
+    withHost(!!o.json, async (c) => {
+      const params: UpdateNicParams = { vm: name, nic }
+      if (o.model !== undefined) params.model = o.model as UpdateNicParams['model']
+      if (o.mac !== undefined) params.mac = String(o.mac).toLowerCase()
+      if (o.link !== undefined) params.linkUp = o.link === 'up'
+      const forwards = o.forward as PortForward[] | undefined
+      if (o.network === 'none') {
+        if (forwards) throw new VireoError('invalid_request', 'a card with no network has nothing to forward')
+        params.network = { mode: 'none' }
+      } else if (forwards || o.forwards === false || o.network === 'nat') {
+        const info = await c.call('vm.info', { vm: name })
+        const current = info.config.nics.find((n) => n.id === nic)?.network
+        const kept = current?.mode === 'nat' ? current.portForwards : []
+        params.network = { mode: 'nat', portForwards: forwards ?? (o.forwards === false ? [] : kept) }
+      }
+      if (Object.keys(params).length === 2) {
+        throw new VireoError(
+          'invalid_request',
+          'nothing to change: give --model, --mac, --network, --forward or --link',
+        )
+      }
+      const vm = await c.call('nic.update', params)
+      if (o.json) printJson(vm)
+      else console.log(`Changed the card "${nic}" of "${vm.name}".`)
+    }),
+  )
 
 const disk = program.command('disk').description("a VM's disk images: check, grow, compact, convert")
 disk

@@ -36,7 +36,14 @@ export function formatInfo(vm: VmInfo): string {
   ]
   for (const d of c.disks) lines.push(`Disk ${d.id}:  ${d.path} (${d.format}, ${d.bus}, cache ${d.cache})`)
   for (const cd of c.cdroms) lines.push(`CD ${cd.id}:    ${cd.path ?? '(empty)'} (${cd.bus})`)
-  for (const n of c.nics) lines.push(`NIC ${n.id}:   ${n.model}, ${n.mac}, ${n.network.mode}`)
+  for (const n of c.nics) {
+    const forwards =
+      n.network.mode === 'nat' && n.network.portForwards.length > 0
+        ? ` (${n.network.portForwards.map((f) => `${f.protocol} ${f.hostAddress}:${f.hostPort} → ${f.guestPort}`).join(', ')})`
+        : ''
+    const cable = n.linkUp ? '' : ', cable unplugged'
+    lines.push(`NIC ${n.id}:   ${n.model}, ${n.mac}, ${n.network.mode}${forwards}${cable}`)
+  }
   if (vm.lastError) lines.push(`Last error:  ${vm.lastError}`)
   return lines.join('\n')
 }
