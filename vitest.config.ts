@@ -3,10 +3,18 @@ import { defineConfig } from 'vitest/config'
 // Three projects: fast unit tests, integration tests that boot real QEMU guests under TCG, and
 // end-to-end tests of the renderer in Chromium against a real host.
 // Integration tests run one file at a time: this machine has two cores and every guest is emulated.
+// For the same reason the projects run one after another (groupOrder) rather than side by side: a
+// guest booting under TCG in one project would starve the guest and the browser of another.
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/unit/**/*.test.tsx'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/unit/**/*.test.tsx'],
+          sequence: { groupOrder: 0 },
+        },
+      },
       {
         test: {
           name: 'integration',
@@ -14,6 +22,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -24,6 +33,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -90,7 +90,12 @@ export function LibraryView(props: LibraryViewProps) {
   const menuVm = menu ? (vms?.find((v) => v.id === menu.vm.id) ?? menu.vm) : null
 
   return (
-    <Box component="main" sx={{ p: { xs: 2, sm: 3 }, maxWidth: 1200, mx: 'auto' }}>
+    // Full width up to the cap: in the app's column flexbox, auto margins alone would shrink the
+    // library to its content, so it jumped wider when the demo offer arrived, under a moving pointer.
+    <Box
+      component="main"
+      sx={{ p: { xs: 2, sm: 3 }, width: '100%', boxSizing: 'border-box', maxWidth: 1200, mx: 'auto' }}
+    >
       <Stack
         direction={{ xs: 'column', sm: 'row' }}
         spacing={2}

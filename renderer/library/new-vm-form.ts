@@ -27,7 +27,7 @@ export const DEFAULT_FORM: NewVmForm = {
   name: '',
   iso: '',
   memoryMiB: '2048',
-  cpus: '2',
+  cpus: '1',
   diskGiB: '16',
   firmware: 'bios',
 }

@@ -185,7 +185,13 @@ export function VmView(props: VmViewProps) {
           <Typography variant="h6" component="h1" sx={{ mr: 1 }} noWrap>
             {vm.name}
           </Typography>
-          <Chip size="small" label={STATE_LABELS[vm.state]} color={stateColor(vm.state)} variant="outlined" />
+          <Chip
+            size="small"
+            label={STATE_LABELS[vm.state]}
+            color={stateColor(vm.state)}
+            variant="outlined"
+            data-testid="vm-state"
+          />
           <Divider orientation="vertical" flexItem sx={{ mx: 1 }} />
           {actionButton(vm.state === 'stopped' ? 'start' : vm.state === 'paused' ? 'resume' : 'pause')}
           {actionButton('shutdown')}

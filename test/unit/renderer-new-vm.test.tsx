@@ -50,7 +50,7 @@ describe('validateNewVm', () => {
       name: 'web',
       iso: '/srv/d.iso',
       memoryMiB: 2048,
-      cpus: 2,
+      cpus: 1,
       diskSize: '8G',
       firmware: 'uefi',
     })
@@ -118,7 +118,7 @@ describe('New VM dialog', () => {
       name: 'web',
       iso: '/srv/iso/debian.iso',
       memoryMiB: 1024,
-      cpus: 2,
+      cpus: 1,
       diskSize: '16G',
       firmware: 'uefi',
     })
