@@ -2,7 +2,17 @@
 // Requests, responses and events are zod schemas; both ends validate at the boundary.
 import { z } from 'zod'
 import { RpcErrorBody } from './errors.ts'
-import { BootDevice, DiskBus, MacAddress, Network, NicModel, VmConfig, VmName } from './vm-config.ts'
+import {
+  BootDevice,
+  CpuCount,
+  DiskBus,
+  MacAddress,
+  MemoryMiB,
+  Network,
+  NicModel,
+  VmConfig,
+  VmName,
+} from './vm-config.ts'
 
 export const VmState = z.enum([
   'stopped',
@@ -117,13 +127,8 @@ export const CreateVmParams = z.object({
   job: JobId.optional(),
   /** A new, empty qcow2 disk of this size. */
   diskSize: SizeString.optional(),
-  memoryMiB: z
-    .number()
-    .int()
-    .min(16)
-    .max(1024 * 1024)
-    .optional(),
-  cpus: z.number().int().min(1).max(64).optional(),
+  memoryMiB: MemoryMiB.optional(),
+  cpus: CpuCount.optional(),
   /** The first NIC's model, or `none` for a VM without network. */
   nic: z.union([NicModel, z.literal('none')]).optional(),
   diskBus: DiskBus.optional(),
@@ -143,13 +148,8 @@ export const UpdateVmParams = z
   .object({
     vm: z.string().min(1),
     name: VmName.optional(),
-    cpus: z.number().int().min(1).max(64).optional(),
-    memoryMiB: z
-      .number()
-      .int()
-      .min(16)
-      .max(1024 * 1024)
-      .optional(),
+    cpus: CpuCount.optional(),
+    memoryMiB: MemoryMiB.optional(),
     firmware: z.enum(['bios', 'uefi']).optional(),
     bootOrder: z
       .array(BootDevice)

@@ -90,6 +90,13 @@ export const Nic = z.object({
 })
 export type Nic = z.infer<typeof Nic>
 
+export const MemoryMiB = z
+  .number()
+  .int()
+  .min(16)
+  .max(1024 * 1024)
+export const CpuCount = z.number().int().min(1).max(64)
+
 export const BootDevice = z.enum(['disk', 'cdrom', 'network'])
 export type BootDevice = z.infer<typeof BootDevice>
 
@@ -109,12 +116,8 @@ export const VmConfig = z.object({
   firmware: z.enum(['bios', 'uefi']),
   /** `auto` uses the accelerator the host probe verified; `tcg` forces software emulation. */
   accelerator: z.enum(['auto', 'tcg']).default('auto'),
-  cpus: z.number().int().min(1).max(64),
-  memoryMiB: z
-    .number()
-    .int()
-    .min(16)
-    .max(1024 * 1024),
+  cpus: CpuCount,
+  memoryMiB: MemoryMiB,
   disks: z.array(Disk).default([]),
   cdroms: z.array(Cdrom).default([]),
   nics: z.array(Nic).default([]),

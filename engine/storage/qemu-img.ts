@@ -15,17 +15,20 @@ export const ImageInfo = z.looseObject({
 })
 export type ImageInfo = z.infer<typeof ImageInfo>
 
+/** What qemu-img said last, without its name: its last line is the reason. */
+function complaint(stderr: string, code: number | null): string {
+  return (
+    stderr
+      .trim()
+      .replace(/^qemu-img: /, '')
+      .split('\n')
+      .at(-1) || `exit ${code}`
+  )
+}
+
 async function run(qemuImg: string, args: string[], what: string): Promise<string> {
   const r = await execFileText(qemuImg, args, { timeoutMs: 10 * 60_000 })
-  if (r.code !== 0) {
-    const msg =
-      r.stderr
-        .trim()
-        .replace(/^qemu-img: /, '')
-        .split('\n')
-        .at(-1) ?? `exit ${r.code}`
-    throw new VireoError('qemu_failed', `${what} failed: ${msg}`)
-  }
+  if (r.code !== 0) throw new VireoError('qemu_failed', `${what} failed: ${complaint(r.stderr, r.code)}`)
   return r.stdout
 }
 
@@ -75,15 +78,8 @@ export async function convertImage(
       timeoutMs: 6 * 60 * 60_000,
       ...(opts.onProgress ? { onStdout: progressParser(opts.onProgress) } : {}),
     })
-    if (r.code !== 0) {
-      const msg =
-        r.stderr
-          .trim()
-          .replace(/^qemu-img: /, '')
-          .split('\n')
-          .at(-1) || `exit ${r.code}`
-      throw new VireoError('qemu_failed', `converting ${from} failed: ${msg}`)
-    }
+    if (r.code !== 0)
+      throw new VireoError('qemu_failed', `converting ${from} failed: ${complaint(r.stderr, r.code)}`)
     renameSync(partial, to)
   } finally {
     rmSync(partial, { force: true })

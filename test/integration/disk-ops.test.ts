@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiskCheckResult, VmInfo } from '../../engine/api/rpc.ts'
-import { cleanupDataDir, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
+import { cleanupDataDir, guestSays, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 
 const guest = requireTestGuest()
@@ -18,21 +18,6 @@ const virtualSize = (path: string) =>
       'virtual-size': number
     }
   )['virtual-size']
-
-async function guestSays(command: string, expect: string): Promise<string> {
-  const r = await vireo(dataDir, [
-    'console',
-    'box',
-    '--send',
-    `${command}\n`,
-    '--expect',
-    expect,
-    '--timeout',
-    '60',
-  ])
-  if (r.code !== 0) throw new Error(`no "${expect}" after "${command}": ${r.stdout.slice(-400)}`)
-  return r.stdout
-}
 
 describe('vireo disk', () => {
   beforeAll(async () => {
@@ -58,10 +43,10 @@ describe('vireo disk', () => {
   it('grows a disk while the guest runs, and the guest sees the new size at once', async () => {
     await vireoOk(dataDir, ['start', 'box'])
     await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '120'])
-    await guestSays('echo SZ-$(cat /sys/block/vda/size)', 'SZ-131072\\r?\\n')
+    await guestSays(dataDir, 'box', 'echo SZ-$(cat /sys/block/vda/size)', 'SZ-131072\\r?\\n')
     await vireoOk(dataDir, ['disk', 'resize', 'box', 'disk0', '96M'])
     // 96 MiB in 512-byte sectors.
-    await guestSays('echo SZ-$(cat /sys/block/vda/size)', 'SZ-196608\\r?\\n')
+    await guestSays(dataDir, 'box', 'echo SZ-$(cat /sys/block/vda/size)', 'SZ-196608\\r?\\n')
     const r = await vireo(dataDir, ['disk', 'resize', 'box', 'disk0', '32M'])
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/only grows disks/)
@@ -72,7 +57,12 @@ describe('vireo disk', () => {
     expect(busy.code).not.toBe(0)
     expect(busy.stderr).toMatch(/"box" is running: shut it down to check its disk "disk0"/)
     // Dirty the image's metadata, then pull the plug on QEMU itself.
-    await guestSays('dd if=/dev/urandom of=/dev/vda bs=64k count=200 2>/dev/null; echo W-$((40+2))', 'W-42')
+    await guestSays(
+      dataDir,
+      'box',
+      'dd if=/dev/urandom of=/dev/vda bs=64k count=200 2>/dev/null; echo W-$((40+2))',
+      'W-42',
+    )
     const info = JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as VmInfo
     process.kill(info.runtime!.pid, 'SIGKILL')
     await expect

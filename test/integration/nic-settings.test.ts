@@ -4,7 +4,7 @@
 import { connect, createServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VmInfo } from '../../engine/api/rpc.ts'
-import { cleanupDataDir, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
+import { cleanupDataDir, guestSays, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 
 const guest = requireTestGuest()
@@ -32,20 +32,6 @@ function readFrom(port: number): Promise<string> {
   })
 }
 
-async function guestSays(command: string, expect: string): Promise<void> {
-  const r = await vireo(dataDir, [
-    'console',
-    'web',
-    '--send',
-    `${command}\n`,
-    '--expect',
-    expect,
-    '--timeout',
-    '60',
-  ])
-  if (r.code !== 0) throw new Error(`no "${expect}" after "${command}": ${r.stdout.slice(-400)}`)
-}
-
 describe('vireo nic', () => {
   beforeAll(() => {
     dataDir = tempDataDir()
@@ -68,12 +54,16 @@ describe('vireo nic', () => {
     await vireoOk(dataDir, ['start', 'web'])
     await vireoOk(dataDir, ['console', 'web', '--expect', GUEST_MARKER, '--timeout', '120'])
     await guestSays(
+      dataDir,
+      'web',
       'i=0; while ! ip -4 addr show eth0 | grep -q inet && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo UP-$((40+2))',
       'UP-42',
     )
     // A listener that answers every connection: the first may come before nc listens (QEMU accepts
     // on the host at once and finds nobody in the guest yet).
     await guestSays(
+      dataDir,
+      'web',
       '(while :; do echo FROM-THE-GUEST | nc -l -p 8080; done >/dev/null 2>&1 &); echo LISTEN-$((40+2))',
       'LISTEN-42',
     )
@@ -84,9 +74,9 @@ describe('vireo nic', () => {
 
   it('pulls and plugs the cable of the running guest', async () => {
     await vireoOk(dataDir, ['nic', 'web', 'net0', '--link', 'down'])
-    await guestSays('echo CARRIER-$(cat /sys/class/net/eth0/carrier)-X', 'CARRIER-0-X')
+    await guestSays(dataDir, 'web', 'echo CARRIER-$(cat /sys/class/net/eth0/carrier)-X', 'CARRIER-0-X')
     await vireoOk(dataDir, ['nic', 'web', 'net0', '--link', 'up'])
-    await guestSays('echo CARRIER-$(cat /sys/class/net/eth0/carrier)-X', 'CARRIER-1-X')
+    await guestSays(dataDir, 'web', 'echo CARRIER-$(cat /sys/class/net/eth0/carrier)-X', 'CARRIER-1-X')
   })
 
   it('refuses what needs the VM stopped, a host port forwarded twice, and a taken MAC', async () => {
@@ -107,6 +97,6 @@ describe('vireo nic', () => {
     await vireoOk(dataDir, ['nic', 'web', 'net0', '--link', 'down'])
     await vireoOk(dataDir, ['start', 'web'])
     await vireoOk(dataDir, ['console', 'web', '--expect', GUEST_MARKER, '--timeout', '120'])
-    await guestSays('echo CARRIER-$(cat /sys/class/net/eth0/carrier)-X', 'CARRIER-0-X')
+    await guestSays(dataDir, 'web', 'echo CARRIER-$(cat /sys/class/net/eth0/carrier)-X', 'CARRIER-0-X')
   })
 })

@@ -50,3 +50,28 @@ export async function cleanupDataDir(dataDir: string): Promise<void> {
 export function hostPid(dataDir: string): number {
   return (JSON.parse(readFileSync(join(dataDir, 'host.json'), 'utf8')) as { pid: number }).pid
 }
+
+/**
+ * Types a command on a VM's serial console and waits for `expect` (a regex) in what follows; the
+ * output seen. Put the marker in a form the shell computes (`echo OK-$((40+2))` → `OK-42`), or the
+ * echo of the typed line matches it at once.
+ */
+export async function guestSays(
+  dataDir: string,
+  vm: string,
+  command: string,
+  expect: string,
+): Promise<string> {
+  const r = await vireo(dataDir, [
+    'console',
+    vm,
+    '--send',
+    `${command}\n`,
+    '--expect',
+    expect,
+    '--timeout',
+    '60',
+  ])
+  if (r.code !== 0) throw new Error(`no "${expect}" after "${command}": ${r.stdout.slice(-400)}`)
+  return r.stdout
+}
