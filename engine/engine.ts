@@ -731,19 +731,9 @@ export class Engine implements RpcBackend {
         },
       }
     }
-    const sock = running.connectDisplay()
-    if (process.env.XCOAL) {
-      let pending: Buffer[] = []
-      sock.on('data', (b: Buffer) => {
-        if (pending.push(b) === 1) {
-          setImmediate(() => {
-            const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending)
-            pending = []
-            sink.data(all)
-          })
-        }
-      })
-    } else sock.on('data', (b: Buffer) => sink.data(b))
+    // The sink copies what it is given before returning (serveRpc's frames), so the socket may
+    // read into the same buffer every time.
+    const sock = running.connectDisplay((b) => sink.data(b))
     sock.on('close', () => sink.end('the display connection closed'))
     sock.on('error', () => undefined)
     return {

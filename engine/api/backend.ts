@@ -11,6 +11,7 @@ export interface ByteStream {
 }
 
 export interface StreamSink {
+  /** Output for the client. Copied before this returns: the caller may reuse `bytes` at once. */
   data(bytes: Uint8Array): void
   end(reason: string): void
 }

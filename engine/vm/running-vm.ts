@@ -249,9 +249,26 @@ export class RunningVm {
     }
   }
 
-  /** A fresh connection to QEMU's VNC server, for one display client. */
-  connectDisplay(): Socket {
-    return connect(runtimeFiles(this.paths).vnc)
+  /**
+   * A fresh connection to QEMU's VNC server, for one display client. With `onData`, every read
+   * lands in one buffer of the connection's own, which `onData` must have copied by the time it
+   * returns: a display moves ~100 MB/s, and a fresh buffer per 64 KiB read made garbage collection
+   * half of the engine's work (measured: 12.5 → 7.5 ms of engine time per 1024x768 frame).
+   */
+  connectDisplay(onData?: (bytes: Buffer) => void): Socket {
+    const path = runtimeFiles(this.paths).vnc
+    if (!onData) return connect(path)
+    const buffer = Buffer.allocUnsafe(256 * 1024)
+    return connect({
+      path,
+      onread: {
+        buffer,
+        callback: (n: number) => {
+          onData(buffer.subarray(0, n))
+          return true
+        },
+      },
+    })
   }
 
   /** The engine is going away and leaves QEMU running for the next one. */

@@ -6,7 +6,8 @@
 // encoding costs far more than bytes (DESIGN.md, "QEMU facts checked"): version 3.8 (3.7 and 3.3
 // understood), security type None, shared ClientInit, 32-bit true colour in the server's native
 // little-endian BGRX layout (QEMU then copies its surface without converting; we turn it into RGBA
-// here), encodings Raw, CopyRect and Hextile, the DesktopSize pseudo-encoding and QEMU's Extended Key Event,
+// here), encodings Raw, CopyRect and Hextile (Hextile first for flat screens, Raw first while the
+// screen is noise: see adapt()), the DesktopSize pseudo-encoding and QEMU's Extended Key Event,
 // which carries scancodes so the guest's keymap, not the host's, decides what a key means.
 
 import { ByteQueue } from './byte-queue.ts'
@@ -29,6 +30,20 @@ export const LOCAL_ENCODINGS: readonly number[] = [
   Encodings.CopyRect,
   Encodings.Hextile,
   Encodings.Raw,
+  Encodings.DesktopSize,
+  Encodings.QemuExtendedKeyEvent,
+]
+
+/**
+ * The same set with Raw first (QEMU uses the first one it knows), while the screen is noise: video,
+ * photos. Hextile then saves no bytes, and analysing every tile costs QEMU and decoding costs the
+ * page more than Raw (measured with a full-screen noise repaint: about 2.3 ms of QEMU's VNC
+ * thread and 1 ms of the page per 1024x768 frame).
+ */
+export const NOISE_ENCODINGS: readonly number[] = [
+  Encodings.CopyRect,
+  Encodings.Raw,
+  Encodings.Hextile,
   Encodings.DesktopSize,
   Encodings.QemuExtendedKeyEvent,
 ]
@@ -58,7 +73,10 @@ export type RfbEvent =
 export interface RfbClientOptions {
   send(bytes: Uint8Array): void
   onEvent(event: RfbEvent): void
-  /** Encodings to request, in order of preference (default LOCAL_ENCODINGS). */
+  /**
+   * Encodings to request, in order of preference. Default: LOCAL_ENCODINGS, switching to
+   * NOISE_ENCODINGS and back as the screen's content goes from flat to noise and back.
+   */
   encodings?: readonly number[]
 }
 
@@ -100,12 +118,24 @@ export class RfbClient {
   /** A Hextile rectangle half received. */
   private hextile: HextileRect | null = null
   private extKeys = false
-  private readonly encodings: readonly number[]
+  private encodings: readonly number[]
+  /** Whether the client picks between LOCAL_ENCODINGS and NOISE_ENCODINGS itself (see adapt()). */
+  private readonly adaptive: boolean
+  /** Large updates in a row that Hextile sent as (nearly) all raw tiles. */
+  private noisyUpdates = 0
+  /** This update's pixels in Hextile rectangles (while Hextile is first) or sampled Raw ones. */
+  private judgedArea = 0
+  /** The bytes those Hextile rectangles took. */
+  private hextileBytes = 0
+  /** Tiles sampled from this update's Raw rectangles, and those of one or two colours. */
+  private sampledTiles = 0
+  private flatTiles = 0
   readonly counters: RfbCounters = { bytesReceived: 0, bytesSent: 0, updates: 0, rects: 0, frames: 0 }
 
   constructor(opts: RfbClientOptions) {
     this.opts = opts
     this.encodings = opts.encodings ?? LOCAL_ENCODINGS
+    this.adaptive = opts.encodings === undefined
   }
 
   get phase(): RfbPhase {
@@ -120,6 +150,10 @@ export class RfbClient {
   /** True once the server acknowledged QEMU's Extended Key Event (scancodes reach the guest). */
   get extendedKeys(): boolean {
     return this.extKeys
+  }
+  /** The encodings asked for now, in order of preference. */
+  get requestedEncodings(): readonly number[] {
+    return this.encodings
   }
 
   /** Bytes from the server. Never throws: a protocol error ends in an `error` event and `failed`. */
@@ -378,6 +412,10 @@ export class RfbClient {
         this.rectsInUpdate = 0
         this.pixelsInUpdate = false
         this.resized = false
+        this.judgedArea = 0
+        this.hextileBytes = 0
+        this.sampledTiles = 0
+        this.flatTiles = 0
         // Ask for the next update now, not after this one's last byte: QEMU then starts the next
         // frame as soon as it has handed this one to the socket, instead of idling for the whole
         // relay (QEMU → engine → page) and the request's way back (measured here: 6 → 12 frames/s in Chromium).
@@ -432,6 +470,7 @@ export class RfbClient {
         const rgba = new Uint8ClampedArray(size)
         q.readInto(new Uint8Array(rgba.buffer), size)
         bgrxToRgba(rgba)
+        if (this.adaptive && this.encodings === NOISE_ENCODINGS) this.sampleTiles(rgba, width, height)
         this.rectDone(true)
         if (size > 0) this.emit({ type: 'raw', x, y, width, height, rgba })
         return true
@@ -472,8 +511,12 @@ export class RfbClient {
 
   private stepHextile(): boolean {
     const h = this.hextile!
-    if (!h.decode(this.queue)) return false
+    const before = this.queue.length
+    const done = h.decode(this.queue)
+    this.hextileBytes += before - this.queue.length
+    if (!done) return false
     this.hextile = null
+    this.judgedArea += h.width * h.height
     this.rectDone(true)
     if (h.width > 0 && h.height > 0) {
       this.emit({ type: 'raw', x: h.x, y: h.y, width: h.width, height: h.height, rgba: h.rgba })
@@ -488,11 +531,67 @@ export class RfbClient {
     if (pixels) this.pixelsInUpdate = true
   }
 
+  /**
+   * Picks Raw or Hextile for what the screen shows now, judged on updates covering at least a
+   * quarter of it. Hextile goes first until three such updates in a row came as raw tiles all but
+   * entirely; Raw goes first until a sample of a Raw update finds a third of its tiles in one or
+   * two colours, which Hextile sends in a few bytes. QEMU takes the new order from the next update.
+   */
+  private adapt(): void {
+    const large = this.judgedArea * 4 >= this.fbWidth * this.fbHeight && this.judgedArea > 0
+    if (this.encodings === LOCAL_ENCODINGS) {
+      if (!large) return
+      this.noisyUpdates = this.hextileBytes >= 0.9 * 4 * this.judgedArea ? this.noisyUpdates + 1 : 0
+      if (this.noisyUpdates < 3) return
+      this.encodings = NOISE_ENCODINGS
+    } else {
+      if (!large || this.flatTiles * 3 < this.sampledTiles) return
+      this.encodings = LOCAL_ENCODINGS
+    }
+    this.noisyUpdates = 0
+    this.sendEncodings()
+  }
+
+  /** Looks at a spread of the rectangle's 16x16 tiles and counts those of at most two colours. */
+  private sampleTiles(rgba: Uint8ClampedArray<ArrayBuffer>, width: number, height: number): void {
+    const words = new Uint32Array(rgba.buffer, 0, width * height)
+    const across = Math.ceil(width / 16)
+    const down = Math.ceil(height / 16)
+    const n = Math.min(SAMPLE_TILES, across * down)
+    for (let i = 0; i < n; i++) {
+      // Rows evenly, columns stepped by a prime: the sample covers the rectangle, not one column.
+      const tx = ((i * 37) % across) * 16
+      const ty = Math.floor((i * down) / n) * 16
+      const tw = Math.min(16, width - tx)
+      const th = Math.min(16, height - ty)
+      const a = words[ty * width + tx]!
+      let b = a
+      let colours = 1
+      for (let y = ty; y < ty + th && colours < 3; y++) {
+        for (let x = tx; x < tx + tw; x++) {
+          const v = words[y * width + x]!
+          if (v === a || v === b) continue
+          if (colours === 1) {
+            b = v
+            colours = 2
+          } else {
+            colours = 3
+            break
+          }
+        }
+      }
+      this.sampledTiles++
+      if (colours < 3) this.flatTiles++
+    }
+    this.judgedArea += width * height
+  }
+
   private finishUpdate(): void {
     this.inUpdate = false
     this.counters.updates++
     if (this.pixelsInUpdate) this.counters.frames++
     this.emit({ type: 'update-end', rects: this.rectsInUpdate, pixels: this.pixelsInUpdate })
+    if (this.adaptive && this.pixelsInUpdate) this.adapt()
     // The next incremental update was asked for when this one began; after a resize the whole new
     // screen is wanted, not a difference.
     if (this.phaseNow === 'normal' && this.resized) this.requestUpdate(false)
@@ -500,6 +599,9 @@ export class RfbClient {
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
+
+/** How many 16x16 tiles of a Raw rectangle are looked at to judge whether Hextile would pay. */
+const SAMPLE_TILES = 32
 
 /** In place: B,G,R,X → R,G,B,255. */
 export function bgrxToRgba(px: Uint8ClampedArray | Uint8Array): void {

@@ -6,6 +6,8 @@ import {
   bgrxToRgba,
   Buttons,
   Encodings,
+  LOCAL_ENCODINGS,
+  NOISE_ENCODINGS,
   RfbClient,
   type RfbEvent,
 } from '../../renderer/display/rfb-client.ts'
@@ -177,6 +179,38 @@ describe('RFB framebuffer updates', () => {
     expect(at(19, 1)).toEqual([0, 0, 7, 255])
   })
 
+  it('fills Hextile tiles of background only, whichever colour and row they are in', () => {
+    const { rfb, events } = connected(40, 20)
+    // 3 tiles across (16, 16, 8 wide), 2 down (16, 4 high).
+    const bytes = update(
+      rect(0, 0, 40, 20, Encodings.Hextile, [
+        ...[2, 1, 2, 3, 0], // background 1,2,3
+        0, // carried over
+        ...[2, 4, 5, 6, 0], // background 4,5,6
+        0, // next row of tiles, still 4,5,6
+        ...[2 | 4 | 8, 7, 8, 9, 0, 10, 11, 12, 0, 1, 0x00, 0x00], // background 7,8,9, a 1x1 subrect in 10,11,12
+        0,
+      ]),
+    )
+    for (let i = 0; i < bytes.length; i++) rfb.receive(bytes.subarray(i, i + 1))
+    const raw = events[0]
+    if (raw?.type !== 'raw') throw new Error('no raw event')
+    const at = (x: number, y: number) => [...raw.rgba.subarray((y * 40 + x) * 4, (y * 40 + x) * 4 + 3)]
+    expect([at(0, 0), at(31, 15), at(32, 0), at(39, 15)]).toEqual([
+      [3, 2, 1],
+      [3, 2, 1],
+      [6, 5, 4],
+      [6, 5, 4],
+    ])
+    expect([at(0, 16), at(15, 19), at(16, 16), at(17, 16), at(39, 19)]).toEqual([
+      [6, 5, 4],
+      [6, 5, 4],
+      [12, 11, 10],
+      [9, 8, 7],
+      [9, 8, 7],
+    ])
+  })
+
   it('clips a Hextile subrect that reaches past its tile instead of drawing outside it', () => {
     const { rfb, events } = connected(4, 4)
     rfb.receive(
@@ -186,6 +220,51 @@ describe('RFB framebuffer updates', () => {
     if (raw?.type !== 'raw') throw new Error('no raw event')
     expect(raw.rgba.byteLength).toBe(4 * 4 * 4)
     expect([...raw.rgba.subarray(60, 64)]).toEqual([9, 9, 9, 255])
+  })
+
+  it('asks for Raw first while Hextile brings only noise, and for Hextile again once the screen is flat', () => {
+    const { rfb, take } = connected(32, 16)
+    const request = [3, 1, ...u16(0), ...u16(0), ...u16(32), ...u16(16)]
+    const setEncodings = (list: readonly number[]) => [2, 0, ...u16(list.length), ...list.flatMap(s32)]
+    const noise = (n: number, seed: number) =>
+      Array.from({ length: n }, (_, i) => (i * 97 + seed * 31) & 0xff)
+    // Two 16x16 tiles, both raw: Hextile saved nothing.
+    const noisy = (seed: number) =>
+      update(rect(0, 0, 32, 16, Encodings.Hextile, [1, ...noise(1024, seed), 1, ...noise(1024, seed + 1)]))
+    rfb.receive(noisy(1))
+    rfb.receive(noisy(2))
+    expect(take()).toEqual([request, request])
+    rfb.receive(noisy(3))
+    expect(take()).toEqual([request, setEncodings(NOISE_ENCODINGS)])
+    expect(rfb.requestedEncodings).toBe(NOISE_ENCODINGS)
+    // Noise as Raw keeps Raw first; a screen of one colour brings Hextile back at once.
+    rfb.receive(update(rect(0, 0, 32, 16, Encodings.Raw, noise(2048, 5))))
+    expect(take()).toEqual([request])
+    rfb.receive(update(rect(0, 0, 32, 16, Encodings.Raw, new Array<number>(2048).fill(0x40))))
+    expect(take()).toEqual([request, setEncodings(LOCAL_ENCODINGS)])
+    // Small updates judge nothing.
+    for (let i = 0; i < 4; i++) {
+      rfb.receive(update(rect(0, 0, 16, 4, Encodings.Hextile, [1, ...noise(256, i)])))
+    }
+    expect(take()).toEqual([request, request, request, request])
+  })
+
+  it('keeps the encodings it was given', () => {
+    const sent: number[][] = []
+    const rfb = new RfbClient({
+      send: (b) => sent.push([...b]),
+      onEvent: () => undefined,
+      encodings: [Encodings.Hextile],
+    })
+    rfb.receive(ascii('RFB 003.008\n'))
+    rfb.receive(Uint8Array.of(1, 1))
+    rfb.receive(Uint8Array.of(0, 0, 0, 0))
+    rfb.receive(serverInit(16, 16, 'x'))
+    sent.length = 0
+    for (let i = 0; i < 4; i++) {
+      rfb.receive(update(rect(0, 0, 16, 16, Encodings.Hextile, [1, ...new Array<number>(1024).fill(i * 50)])))
+    }
+    expect(sent.every((m) => m[0] === 3)).toBe(true)
   })
 
   it('asks for the next update as soon as an update begins, not after its last byte', () => {

@@ -173,4 +173,29 @@ describe.each(transports)('RPC over %s', (_name, make) => {
     fake.sink().end('the VM stopped')
     expect(await ended).toBe('the VM stopped')
   })
+
+  it('sends what a stream gives in one turn as one frame, copied as it comes, all of it before the end', async () => {
+    const [s, c] = await make()
+    const fake = fakeBackend()
+    serveRpc(s, fake.backend)
+    const client = new RpcClient(c)
+    const stream = await client.openStream('display', vm.name)
+    const chunks: string[] = []
+    stream.onData((b) => chunks.push(new TextDecoder().decode(b)))
+    await new Promise((r) => setTimeout(r, 20))
+    chunks.length = 0
+    // One buffer for every write, as the display's socket reads do: each must be copied at once.
+    const reused = new Uint8Array(1)
+    for (const part of 'abc') {
+      reused[0] = part.charCodeAt(0)
+      fake.sink().data(reused)
+    }
+    await new Promise((r) => setTimeout(r, 20))
+    expect(chunks).toEqual(['abc'])
+    const ended = new Promise((r) => stream.onEnd(r))
+    fake.sink().data(new TextEncoder().encode('last words'))
+    fake.sink().end('the VM stopped')
+    await ended
+    expect(chunks).toEqual(['abc', 'last words'])
+  })
 })
