@@ -33,7 +33,7 @@ export function DisplayPanel(props: DisplayPanelProps) {
   return live ? (
     <LiveDisplay {...props} />
   ) : (
-    <Placeholder>
+    <ScreenOff>
       <Typography sx={{ color: 'grey.300' }}>
         {vm.state === 'stopped' ? 'This VM is stopped.' : `This VM is ${vm.state}…`}
       </Typography>
@@ -43,11 +43,11 @@ export function DisplayPanel(props: DisplayPanelProps) {
         </Button>
       )}
       {vm.state !== 'stopped' && <CircularProgress size={24} aria-label={`The VM is ${vm.state}`} />}
-    </Placeholder>
+    </ScreenOff>
   )
 }
 
-function Placeholder(props: { children: ReactNode }) {
+function ScreenOff(props: { children: ReactNode }) {
   return (
     <Box
       sx={{
