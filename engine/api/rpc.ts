@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { RpcErrorBody } from './errors.ts'
 import {
   BootDevice,
+  CacheMode,
   CpuCount,
   DiskBus,
   MacAddress,
@@ -137,6 +138,12 @@ export const CreateVmParams = z.object({
   bootOrder: z.array(BootDevice).min(1).optional(),
   /** Force software emulation for this VM. */
   accelerator: z.enum(['auto', 'tcg']).optional(),
+  /** Boot this kernel directly (with an optional initrd and command line) instead of a disk or CD. */
+  kernel: z.string().min(1).optional(),
+  initrd: z.string().min(1).optional(),
+  cmdline: z.string().max(4096).optional(),
+  /** The guest OS (an osinfo-db short id such as debian12, or a built-in one); detected when absent. */
+  os: z.string().max(64).optional(),
 })
 export type CreateVmParams = z.infer<typeof CreateVmParams>
 
@@ -190,6 +197,82 @@ export const UpdateNicParams = z
   .strict()
 export type UpdateNicParams = z.infer<typeof UpdateNicParams>
 
+/** A disk's settings; bus and read-only while the VM is stopped, like moving a real disk's cable. */
+export const UpdateDiskParams = z
+  .object({
+    vm: z.string().min(1),
+    disk: z.string().min(1),
+    bus: DiskBus.optional(),
+    cache: CacheMode.optional(),
+    discard: z.boolean().optional(),
+    detectZeroes: z.enum(['off', 'on', 'unmap']).optional(),
+    readOnly: z.boolean().optional(),
+    iothread: z.boolean().optional(),
+  })
+  .strict()
+export type UpdateDiskParams = z.infer<typeof UpdateDiskParams>
+
+/** A guest OS as Vireo recognised it, and from what. */
+export const DetectedOs = z.object({
+  /** osinfo-db's short id (debian12, win10, …) or a built-in one. */
+  id: z.string(),
+  name: z.string(),
+  source: z.enum(['osinfo-db', 'built-in']),
+  /** What matched, in words: `volume id "Debian 12.5.0 amd64 n"`. */
+  evidence: z.string(),
+})
+export type DetectedOs = z.infer<typeof DetectedOs>
+
+const Recommend = <T extends z.ZodType>(value: T) => z.object({ value, reason: z.string() })
+
+/** Defaults for a new VM from what an image holds, each with the reason a user is shown. */
+export const Recommended = z.object({
+  memoryMiB: Recommend(MemoryMiB),
+  diskSize: Recommend(SizeString.nullable()),
+  firmware: Recommend(z.enum(['bios', 'uefi'])),
+  nic: Recommend(NicModel),
+  diskBus: Recommend(DiskBus),
+  cpus: Recommend(CpuCount),
+})
+export type Recommended = z.infer<typeof Recommended>
+
+/** An appliance's hardware as its OVF descriptor states it. */
+export const ApplianceSummary = z.object({
+  name: z.string(),
+  cpus: z.number().int(),
+  memoryMiB: z.number().int(),
+  firmware: z.enum(['bios', 'uefi']),
+  disks: z.array(z.object({ file: z.string(), capacityBytes: z.number(), bus: DiskBus })),
+  nics: z.array(z.object({ model: NicModel, mac: z.string().optional() })),
+  os: z.string().optional(),
+})
+export type ApplianceSummary = z.infer<typeof ApplianceSummary>
+
+/** What a file on the host is, what it likely holds, and what a VM made from it should have. */
+export const ImageInspection = z.object({
+  path: z.string(),
+  kind: z.enum(['iso', 'disk', 'appliance', 'kernel']),
+  sizeBytes: z.number().int().nonnegative(),
+  iso: z
+    .object({
+      volumeId: z.string(),
+      /** El Torito boot entries: which firmware can start this CD. */
+      bootable: z.object({ bios: z.boolean(), uefi: z.boolean() }),
+      /** An MBR as well: the same file boots as a hard disk or USB stick. */
+      hybrid: z.boolean(),
+    })
+    .nullable(),
+  disk: z
+    .object({ format: z.string(), virtualSize: z.number(), backingFile: z.string().nullable() })
+    .nullable(),
+  appliance: ApplianceSummary.nullable(),
+  os: DetectedOs.nullable(),
+  recommended: Recommended,
+  /** Things the user should know before going on, in words. */
+  warnings: z.array(z.string()),
+})
+export type ImageInspection = z.infer<typeof ImageInspection>
+
 const Empty = z.object({}).strict()
 
 /** Every method: its params and its result. */
@@ -210,6 +293,25 @@ export const Methods = {
   'disk.convert': {
     params: DiskRef.extend({ to: z.literal('qcow2'), job: JobId.optional() }),
     result: VmInfo,
+  },
+  /** A disk's bus, cache mode, discard, detect-zeroes, read-only and I/O thread. */
+  'disk.update': { params: UpdateDiskParams, result: VmInfo },
+  /** Inserts a medium into a CD drive (path) or ejects it (null); running or stopped. */
+  'cdrom.change': {
+    params: VmRef.extend({ cdrom: z.string().min(1).optional(), path: z.string().min(1).nullable() }),
+    result: VmInfo,
+  },
+  /** Looks into an ISO, disk image, appliance or kernel on the host: what it is, its OS, good defaults. */
+  'image.inspect': { params: z.object({ path: z.string().min(1) }), result: ImageInspection },
+  /** A VM from an OVA or OVF appliance: hardware mapped, disks converted to qcow2 (with progress). */
+  'vm.import': {
+    params: z.object({ path: z.string().min(1), name: VmName.optional(), job: JobId.optional() }),
+    result: VmInfo,
+  },
+  /** Writes a stopped VM as an OVA (OVF 1.x descriptor, streamOptimized VMDK disks, SHA-256 manifest). */
+  'vm.export': {
+    params: VmRef.extend({ path: z.string().min(1), job: JobId.optional() }),
+    result: z.object({ path: z.string(), bytes: z.number().int() }),
   },
   'vm.start': { params: VmRef, result: VmInfo },
   'vm.pause': { params: VmRef, result: VmInfo },

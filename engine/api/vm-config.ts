@@ -69,8 +69,15 @@ export const PortForward = z.object({
 })
 export type PortForward = z.infer<typeof PortForward>
 
+/** The name of an internal network: VMs whose cards name the same network share one switch. */
+export const InternalNetworkName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, 'an internal network name is 1-32 letters, digits, ., _ or -')
+
 export const Network = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('nat'), portForwards: z.array(PortForward).default([]) }),
+  /** A host-only segment shared by the VMs that name it, switched by the engine; no way out. */
+  z.object({ mode: z.literal('internal'), name: InternalNetworkName }),
   z.object({ mode: z.literal('none') }),
 ])
 export type Network = z.infer<typeof Network>
@@ -125,6 +132,17 @@ export const VmConfig = z.object({
     .object({ adapter: z.enum(['std', 'virtio', 'qxl', 'none']).default('std') })
     .default({ adapter: 'std' }),
   bootOrder: z.array(BootDevice).min(1).default(['disk', 'cdrom']),
+  /**
+   * Boot a kernel directly (QEMU's -kernel/-initrd/-append) instead of through the firmware's boot
+   * order, as a netboot installer is started. Paths absolute or relative to the VM's folder.
+   */
+  directBoot: z
+    .object({
+      kernel: z.string().min(1),
+      initrd: z.string().min(1).optional(),
+      cmdline: z.string().max(4096).default(''),
+    })
+    .optional(),
   rng: z.boolean().default(true),
   /** pcie-root-ports created up front on q35 so that disks and NICs can be hot-plugged later. */
   hotplugSlots: z.number().int().min(0).max(16).default(4),

@@ -45,6 +45,8 @@ function checkForwards(nic: Nic, forwards: PortForward[]): void {
 
 export function nicNetdev(nic: Nic): NetdevJson | null {
   if (nic.network.mode === 'none') return null
+  if (nic.network.mode === 'internal')
+    throw new ArgvError(`the network card "${nic.id}" names an internal network, which this build cannot run`)
   const forwards = nic.network.portForwards
   checkForwards(nic, forwards)
   return {
