@@ -3,10 +3,10 @@
 // data dir over that host's unix socket.
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { Command, Option } from 'commander'
+import { Argument, Command, Option } from 'commander'
 import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
-import type { CreateVmParams, UpdateNicParams, UpdateVmParams } from '../api/rpc.ts'
+import type { CreateVmParams, UpdateDiskParams, UpdateNicParams, UpdateVmParams } from '../api/rpc.ts'
 import type { PortForward } from '../api/vm-config.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
 import { shellQuote } from '../qemu/argv/shell-quote.ts'
@@ -437,6 +437,103 @@ for (const verb of ['compact', 'convert'] as const) {
     }),
   )
 }
+
+const onOff = (flag: string) => (v: string) => {
+  if (v !== 'on' && v !== 'off') throw new VireoError('invalid_request', `${flag} is on or off (got "${v}")`)
+  return v === 'on'
+}
+disk
+  .command('set')
+  .description("change a stopped VM's disk: bus, cache mode, discard, zero detection, read-only, I/O thread")
+  .argument('<name>', 'VM name or UUID')
+  .argument('<disk>', 'the disk id (see vireo info)')
+  .addOption(
+    new Option(
+      '--bus <bus>',
+      'virtio-blk/virtio-scsi/nvme are paravirtual (fast, need guest drivers); sata/ide are emulated (work everywhere)',
+    ).choices(['virtio-blk', 'virtio-scsi', 'nvme', 'sata', 'ide']),
+  )
+  .addOption(
+    new Option(
+      '--cache <mode>',
+      'writeback (fast, safe with flushes), none (no host cache), writethrough (every write synchronous), unsafe (ignores flushes)',
+    ).choices(['none', 'writeback', 'writethrough', 'unsafe']),
+  )
+  .option('--discard <on|off>', "pass the guest's TRIM/UNMAP to the image, so it shrinks", onOff('--discard'))
+  .addOption(
+    new Option(
+      '--detect-zeroes <mode>',
+      'store written zeroes as holes (unmap) or zero clusters (on)',
+    ).choices(['off', 'on', 'unmap']),
+  )
+  .option('--read-only <on|off>', 'the guest cannot write the disk', onOff('--read-only'))
+  .option(
+    '--iothread <on|off>',
+    'serve the disk on its own thread (virtio-blk, virtio-scsi)',
+    onOff('--iothread'),
+  )
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, id: string, o: Record<string, unknown>) =>
+    withHost(!!o.json, async (c) => {
+      const params: UpdateDiskParams = { vm: name, disk: id }
+      if (o.bus !== undefined) params.bus = o.bus as UpdateDiskParams['bus']
+      if (o.cache !== undefined) params.cache = o.cache as UpdateDiskParams['cache']
+      if (o.discard !== undefined) params.discard = o.discard as boolean
+      if (o.detectZeroes !== undefined)
+        params.detectZeroes = o.detectZeroes as UpdateDiskParams['detectZeroes']
+      if (o.readOnly !== undefined) params.readOnly = o.readOnly as boolean
+      if (o.iothread !== undefined) params.iothread = o.iothread as boolean
+      if (Object.keys(params).length === 2) {
+        throw new VireoError(
+          'invalid_request',
+          'nothing to change: give --bus, --cache, --discard, --detect-zeroes, --read-only or --iothread',
+        )
+      }
+      const vm = await c.call('disk.update', params)
+      if (o.json) printJson(vm)
+      else console.log(`Changed the disk "${id}" of "${vm.name}".`)
+    }),
+  )
+
+program
+  .command('attach')
+  .description('attach a device to a VM, running or stopped (now: a disc in the CD drive)')
+  .argument('<name>', 'VM name or UUID')
+  .addArgument(new Argument('<kind>', 'what to attach').choices(['cdrom']))
+  .requiredOption('--iso <path>', 'the disc image to insert', absolute)
+  .option('--cdrom <id>', 'which CD drive (default: the first)')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, _kind: string, o: { iso: string; cdrom?: string; json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const vm = await c.call('cdrom.change', {
+        vm: name,
+        path: o.iso,
+        ...(o.cdrom ? { cdrom: o.cdrom } : {}),
+      })
+      if (o.json) printJson(vm)
+      else console.log(`Inserted ${o.iso} into "${vm.name}".`)
+    }),
+  )
+
+program
+  .command('eject')
+  .description(
+    "take the disc out of a VM's CD drive, running or stopped (the guest cannot hold the tray shut)",
+  )
+  .argument('<name>', 'VM name or UUID')
+  .option('--cdrom <id>', 'which CD drive (default: the first)')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: { cdrom?: string; json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const vm = await c.call('cdrom.change', {
+        vm: name,
+        path: null,
+        ...(o.cdrom ? { cdrom: o.cdrom } : {}),
+      })
+      if (o.json) printJson(vm)
+      else console.log(`Ejected the disc of "${vm.name}".`)
+    }),
+  )
 
 const host = program.command('host').description('the background host of a data dir')
 host

@@ -34,7 +34,15 @@ export function formatInfo(vm: VmInfo): string {
     `Boot order:  ${c.bootOrder.join(', ')}`,
     `Folder:      ${vm.dir}`,
   ]
-  for (const d of c.disks) lines.push(`Disk ${d.id}:  ${d.path} (${d.format}, ${d.bus}, cache ${d.cache})`)
+  for (const d of c.disks) {
+    const extras = [
+      d.discard ? 'discard' : null,
+      d.detectZeroes !== 'off' ? `detect-zeroes ${d.detectZeroes}` : null,
+      d.readOnly ? 'read-only' : null,
+      d.iothread ? 'I/O thread' : null,
+    ].filter(Boolean)
+    lines.push(`Disk ${d.id}:  ${d.path} (${[d.format, d.bus, `cache ${d.cache}`, ...extras].join(', ')})`)
+  }
   for (const cd of c.cdroms) lines.push(`CD ${cd.id}:    ${cd.path ?? '(empty)'} (${cd.bus})`)
   for (const n of c.nics) {
     const forwards =

@@ -1,5 +1,6 @@
 // The QMP commands and events Vireo uses, typed after QEMU 7.2's QAPI schema. Results Vireo does
 // not read in detail stay `unknown` rather than pretending to a shape.
+import type { BlockdevJson } from '../qemu/argv/json.ts'
 
 export type RunState =
   | 'debug'
@@ -42,7 +43,8 @@ export interface QmpCommands {
   }
   'human-monitor-command': { args: { 'command-line': string }; result: string }
   'query-block': { args: undefined; result: JsonObject[] }
-  'blockdev-add': { args: JsonObject; result: Empty }
+  'query-named-block-nodes': { args: { flat?: boolean }; result: ({ 'node-name': string } & JsonObject)[] }
+  'blockdev-add': { args: BlockdevJson; result: Empty }
   'blockdev-del': { args: { 'node-name': string }; result: Empty }
   device_add: { args: JsonObject & { driver: string; id?: string }; result: Empty }
   device_del: { args: { id: string }; result: Empty }
