@@ -50,6 +50,13 @@ const DIALOGS: Record<FileKind, Pick<OpenDialogOptions, 'title' | 'filters'>> = 
       { name: 'All files', extensions: ['*'] },
     ],
   },
+  appliance: {
+    title: 'Choose an appliance',
+    filters: [
+      { name: 'Appliances', extensions: ['ova', 'ovf'] },
+      { name: 'All files', extensions: ['*'] },
+    ],
+  },
 }
 
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown
@@ -77,7 +84,7 @@ export function registerIpc(deps: IpcDeps): () => void {
       await deps.connectEngine(event.sender)
     }),
     [Channels.openFileDialog]: guarded(Channels.openFileDialog, 1, async (event, kind) => {
-      if (!isFileKind(kind)) throw new TypeError(`${Channels.openFileDialog}: kind must be "iso" or "disk"`)
+      if (!isFileKind(kind)) throw new TypeError(`${Channels.openFileDialog}: kind must be "iso", "disk" or "appliance"`)
       const last = deps.settings.get().lastFolders[kind]
       const result = await showOpenDialog(BrowserWindow.fromWebContents(event.sender), {
         ...DIALOGS[kind],

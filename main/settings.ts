@@ -36,6 +36,8 @@ export interface Settings {
   setQuitBehavior(behavior: QuitBehavior): void
 }
 
+const LAST_FOLDERS_DEFAULT = Object.fromEntries(FILE_KINDS.map((k) => [k, ''])) as Record<FileKind, string>
+
 export const SETTINGS_SCHEMA: Schema<AppSettings> = {
   theme: { type: 'string', enum: [...THEMES], default: 'system' },
   windowBounds: {
@@ -59,9 +61,10 @@ export const SETTINGS_SCHEMA: Schema<AppSettings> = {
   lastFolders: {
     type: 'object',
     properties: Object.fromEntries(FILE_KINDS.map((k) => [k, { type: 'string' }])),
-    required: [...FILE_KINDS],
+    // Only the kinds the first release knew: a store written then must still load.
+    required: ['iso', 'disk'],
     additionalProperties: false,
-    default: Object.fromEntries(FILE_KINDS.map((k) => [k, ''])),
+    default: LAST_FOLDERS_DEFAULT,
   },
   quitWithRunningVms: { type: 'string', enum: [...QUIT_BEHAVIORS], default: 'ask' },
 }
@@ -83,7 +86,7 @@ export function openSettings(opts: OpenSettingsOptions = {}): Settings {
     get: () => ({
       theme: store.get('theme'),
       windowBounds: store.get('windowBounds'),
-      lastFolders: { ...store.get('lastFolders') },
+      lastFolders: { ...LAST_FOLDERS_DEFAULT, ...store.get('lastFolders') },
       quitWithRunningVms: store.get('quitWithRunningVms'),
     }),
     setTheme: (theme) => store.set('theme', theme),

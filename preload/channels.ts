@@ -14,7 +14,7 @@ export const Channels = {
 /** The `data` of the window message that carries the port into the page's own world. */
 export const PORT_MESSAGE = 'vireo:port'
 
-export const FILE_KINDS = ['iso', 'disk'] as const
+export const FILE_KINDS = ['iso', 'disk', 'appliance'] as const
 export type FileKind = (typeof FILE_KINDS)[number]
 
 export const THEMES = ['system', 'light', 'dark'] as const

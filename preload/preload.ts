@@ -37,7 +37,7 @@ const api: VireoApi = {
     }
   },
   openFileDialog(kind) {
-    if (!isFileKind(kind)) return rejectWith('openFileDialog: kind must be "iso" or "disk"')
+    if (!isFileKind(kind)) return rejectWith('openFileDialog: kind must be "iso", "disk" or "appliance"')
     return ipcRenderer.invoke(Channels.openFileDialog, kind) as Promise<string | null>
   },
   getSettings() {

@@ -1,20 +1,30 @@
-// The New VM form's rules, apart from the dialog so they can be tested alone: what the user typed in,
-// the errors to show beside each field, and the vm.create params when everything is right.
-import { CreateVmParams, SizeString } from '../../engine/api/rpc.ts'
-import { VmName } from '../../engine/api/vm-config.ts'
+// The New VM wizard's rules, apart from the dialog so they can be tested alone: what the user typed
+// in, the defaults an inspected image recommends (with their reasons), the errors to show beside each
+// field, and the vm.create params when everything is right.
+import { CreateVmParams, SizeString, type DiskMode, type ImageInspection } from '../../engine/api/rpc.ts'
+import { VmName, type DiskBus, type NicModel } from '../../engine/api/vm-config.ts'
+import { parseSizeGiB } from './sizes.ts'
+
+/** Where the VM comes from: an installer CD, a disk from elsewhere, an appliance, or nothing yet. */
+export type NewVmSource = 'iso' | 'disk' | 'appliance' | 'empty'
 
 export interface NewVmForm {
+  source: NewVmSource
+  /** The ISO, disk image or appliance on the engine's host (unused for `empty`). */
+  path: string
   name: string
-  /** Path of an install ISO on the engine's host; empty for none. */
-  iso: string
   memoryMiB: string
   cpus: string
-  /** Size of a new empty disk in GiB; empty or 0 for no disk. */
+  /** Size of a new empty disk in GiB; empty or 0 for no disk (ISO and empty sources). */
   diskGiB: string
+  /** What to do with an existing disk image; '' lets the engine choose by format. */
+  diskMode: DiskMode | ''
   firmware: 'bios' | 'uefi'
+  nic: NicModel | 'none'
+  diskBus: DiskBus
 }
 
-export type NewVmField = keyof NewVmForm
+export type NewVmField = Exclude<keyof NewVmForm, 'source' | 'diskMode' | 'firmware' | 'nic' | 'diskBus'>
 
 export const MEMORY_MIN_MIB = 16
 export const MEMORY_MAX_MIB = 1024 * 1024
@@ -24,12 +34,79 @@ export const DISK_MAX_GIB = 64 * 1024
 export const UEFI_MIN_MIB = 512
 
 export const DEFAULT_FORM: NewVmForm = {
+  source: 'iso',
+  path: '',
   name: '',
-  iso: '',
   memoryMiB: '2048',
   cpus: '1',
   diskGiB: '16',
+  diskMode: '',
   firmware: 'bios',
+  nic: 'virtio-net',
+  diskBus: 'virtio-blk',
+}
+
+export const SOURCE_LABELS: Record<NewVmSource, string> = {
+  iso: 'Install from an ISO image',
+  disk: 'Use an existing disk image',
+  appliance: 'Import an appliance (OVA or OVF)',
+  empty: 'Empty VM (add media later)',
+}
+
+/** The fields an inspection recommends, and why, by form field. */
+export type Reasons = Partial<
+  Record<'memoryMiB' | 'cpus' | 'diskGiB' | 'firmware' | 'nic' | 'diskBus', string>
+>
+
+/** The form with what the inspected image recommends filled in; the user can change each. */
+export function applyInspection(
+  form: NewVmForm,
+  inspection: ImageInspection,
+): { form: NewVmForm; reasons: Reasons } {
+  const r = inspection.recommended
+  const size = r.diskSize.value === null ? null : parseSizeGiB(r.diskSize.value)
+  const suggestedName =
+    inspection.appliance?.name ?? inspection.os?.name ?? baseName(inspection.path).replace(/\.[^.]+$/, '')
+  return {
+    form: {
+      ...form,
+      name: form.name.trim() ? form.name : suggestedName,
+      memoryMiB: String(r.memoryMiB.value),
+      cpus: String(r.cpus.value),
+      diskGiB: form.source === 'iso' ? (size === null ? '' : String(size)) : form.diskGiB,
+      firmware: r.firmware.value,
+      nic: r.nic.value,
+      diskBus: r.diskBus.value,
+    },
+    reasons: {
+      memoryMiB: r.memoryMiB.reason,
+      cpus: r.cpus.reason,
+      diskGiB: r.diskSize.reason,
+      firmware: r.firmware.reason,
+      nic: r.nic.reason,
+      diskBus: r.diskBus.reason,
+    },
+  }
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path
+}
+
+const KIND_WORDS: Record<ImageInspection['kind'], string> = {
+  iso: 'an ISO image',
+  disk: 'a disk image',
+  appliance: 'an appliance',
+  kernel: 'a Linux kernel',
+}
+
+/** A file that is not what the chosen source expects, said before the engine is asked to use it. */
+export function sourceMismatch(source: NewVmSource, inspection: ImageInspection): string | null {
+  if (source === 'empty' || inspection.kind === source) return null
+  // A hybrid ISO is a bootable disk image as well.
+  if (source === 'disk' && inspection.kind === 'iso' && inspection.iso?.hybrid) return null
+  const instead = inspection.kind === 'kernel' ? '' : ` Choose “${SOURCE_LABELS[inspection.kind]}” instead.`
+  return `This file is ${KIND_WORDS[inspection.kind]}, not ${KIND_WORDS[source]}.${instead}`
 }
 
 export interface NewVmValidation {
@@ -64,11 +141,14 @@ export function validateNewVm(form: NewVmForm): NewVmValidation {
       ? sentence(name.error.issues[0]?.message ?? 'invalid name')
       : 'Give the VM a name.'
 
-  const iso = form.iso.trim()
-  if (iso && !looksAbsolute(iso))
-    errors.iso = 'Give the full path of the ISO on the host, e.g. /srv/iso/debian.iso.'
-  else if (iso && !/\.iso$/i.test(iso))
-    warnings.iso = 'This file does not end in .iso; it is attached as a CD anyway.'
+  const path = form.source === 'empty' ? '' : form.path.trim()
+  if (form.source !== 'empty' && !path) errors.path = 'Give the path of the file on the host.'
+  else if (path && !looksAbsolute(path))
+    errors.path = 'Give the full path of the file on the host, e.g. /srv/iso/debian.iso.'
+  else if (form.source === 'iso' && path && !/\.iso$/i.test(path))
+    warnings.path = 'This file does not end in .iso; it is attached as a CD anyway.'
+  const iso = form.source === 'iso' ? path : ''
+  const disk = form.source === 'disk' ? path : ''
 
   const memory = wholeNumber(form.memoryMiB)
   if (memory === null || memory < MEMORY_MIN_MIB || memory > MEMORY_MAX_MIB) {
@@ -81,7 +161,7 @@ export function validateNewVm(form: NewVmForm): NewVmValidation {
   if (cpus === null || cpus < 1 || cpus > CPUS_MAX)
     errors.cpus = `CPUs is a whole number from 1 to ${CPUS_MAX}.`
 
-  const diskText = form.diskGiB.trim()
+  const diskText = form.source === 'disk' ? '' : form.diskGiB.trim()
   let diskSize: string | undefined
   if (diskText !== '' && diskText !== '0') {
     const n = /^\d+(\.\d+)?$/.test(diskText) ? Number(diskText) : NaN
@@ -90,7 +170,7 @@ export function validateNewVm(form: NewVmForm): NewVmValidation {
     else if (!SizeString.safeParse(`${diskText}G`).success) errors.diskGiB = 'Disk size is a number of GiB.'
     else diskSize = `${diskText}G`
   }
-  if (!diskSize && !iso && !errors.diskGiB && !errors.iso) {
+  if (!diskSize && !path && !errors.diskGiB && !errors.path) {
     warnings.diskGiB = 'Without a disk or an ISO this VM has nothing to boot.'
   }
 
@@ -102,7 +182,10 @@ export function validateNewVm(form: NewVmForm): NewVmValidation {
     memoryMiB: memory,
     cpus,
     firmware: form.firmware,
+    nic: form.nic,
+    diskBus: form.diskBus,
     ...(iso ? { iso } : {}),
+    ...(disk ? { disk, ...(form.diskMode ? { diskMode: form.diskMode } : {}) } : {}),
     ...(diskSize ? { diskSize } : {}),
   })
   if (!parsed.success)

@@ -93,11 +93,18 @@ describe('browser mode end to end', () => {
     await shot(page, 'empty-library')
   })
 
-  it('creates a VM from the test ISO in the New VM dialog', async () => {
+  it('creates a VM from the test ISO in the New VM wizard', async () => {
     await page.getByRole('button', { name: 'New VM' }).first().click()
     const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Install from an ISO image').check()
+    await dialog.getByLabel('Path on the host').fill(guest.iso)
+    await dialog.getByRole('button', { name: 'Next' }).click()
+    // The engine looked into the ISO: its volume, how it boots, and defaults with their reasons.
+    const found = dialog.getByRole('alert', { name: 'What the file holds' })
+    await found.waitFor({ timeout: 20_000 })
+    expect(await found.textContent()).toMatch(/boots with BIOS/)
+    await shot(page, 'new-vm-detected')
     await dialog.getByLabel('Name').fill(NAME)
-    await dialog.getByLabel('Install ISO (path on the host)').fill(guest.iso)
     await dialog.getByLabel('Memory').fill('256')
     // One vCPU, like every other test guest: a two-vCPU guest under TCG on this busy two-core host
     // once stalled for good at boot (RCU stall, "timer wakeup didn't happen" on CPU 1).

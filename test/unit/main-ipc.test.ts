@@ -27,7 +27,7 @@ function memorySettings(): Settings & { state: AppSettings } {
   const state: AppSettings = {
     theme: 'system',
     windowBounds: null,
-    lastFolders: { iso: '/isos', disk: '' },
+    lastFolders: { iso: '/isos', disk: '', appliance: '' },
     quitWithRunningVms: 'ask',
   }
   return {

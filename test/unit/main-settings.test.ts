@@ -28,7 +28,7 @@ describe('settings', () => {
     expect(s.get()).toEqual({
       theme: 'system',
       windowBounds: null,
-      lastFolders: { iso: '', disk: '' },
+      lastFolders: { iso: '', disk: '', appliance: '' },
       quitWithRunningVms: 'ask',
     })
   })
@@ -44,7 +44,7 @@ describe('settings', () => {
     expect(again).toEqual({
       theme: 'dark',
       windowBounds: { x: 10, y: 20, width: 1001, height: 240, maximized: true },
-      lastFolders: { iso: '/isos', disk: '' },
+      lastFolders: { iso: '/isos', disk: '', appliance: '' },
       quitWithRunningVms: 'keep-running',
     })
     expect(JSON.parse(readFileSync(join(cwd, 'settings.json'), 'utf8')).theme).toBe('dark')
@@ -63,5 +63,19 @@ describe('settings', () => {
     openSettings({ cwd })
     writeFileSync(join(cwd, 'settings.json'), JSON.stringify({ theme: 'neon', windowBounds: 'big' }))
     expect(openSettings({ cwd }).get().theme).toBe('system')
+  })
+
+  it('loads a file written before a kind of file dialog was added', () => {
+    const cwd = join(dir, 'd')
+    openSettings({ cwd })
+    writeFileSync(
+      join(cwd, 'settings.json'),
+      JSON.stringify({ theme: 'dark', lastFolders: { iso: '/isos', disk: '/disks' } }),
+    )
+    const s = openSettings({ cwd })
+    expect(s.get().theme).toBe('dark')
+    expect(s.get().lastFolders).toEqual({ iso: '/isos', disk: '/disks', appliance: '' })
+    s.setLastFolder('appliance', '/ovas')
+    expect(openSettings({ cwd }).get().lastFolders.appliance).toBe('/ovas')
   })
 })
