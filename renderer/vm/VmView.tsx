@@ -14,6 +14,7 @@ import PowerOff from '@mui/icons-material/PowerOff'
 import PowerSettingsNew from '@mui/icons-material/PowerSettingsNew'
 import RestartAlt from '@mui/icons-material/RestartAlt'
 import Settings from '@mui/icons-material/Settings'
+import Storage from '@mui/icons-material/Storage'
 import Box from '@mui/material/Box'
 import Button from '@mui/material/Button'
 import Chip from '@mui/material/Chip'
@@ -43,6 +44,7 @@ import {
   type VmAction,
 } from './actions.ts'
 import { DisplayPanel, type DisplayHandle, type Scaling } from './DisplayPanel.tsx'
+import { DevicesDialog } from './DevicesDialog.tsx'
 import { SettingsDialog } from './SettingsDialog.tsx'
 import { useVmActions } from './use-vm-actions.tsx'
 
@@ -88,6 +90,7 @@ export function VmView(props: VmViewProps) {
   const [fullscreen, setFullscreen] = useState(false)
   const [shooting, setShooting] = useState(false)
   const [settingsOpen, setSettingsOpen] = useState(false)
+  const [devicesOpen, setDevicesOpen] = useState(false)
   const [keysMenu, setKeysMenu] = useState<HTMLElement | null>(null)
   const display = useRef<DisplayHandle | null>(null)
   const stage = useRef<HTMLDivElement | null>(null)
@@ -242,6 +245,13 @@ export function VmView(props: VmViewProps) {
               </IconButton>
             </span>
           </Tooltip>
+          <Tooltip title="Devices: CD, disks, network cards">
+            <span>
+              <IconButton aria-label="Devices" disabled={busy} onClick={() => setDevicesOpen(true)}>
+                <Storage />
+              </IconButton>
+            </span>
+          </Tooltip>
           <Box sx={{ flex: 1 }} />
           <ToggleButtonGroup
             size="small"
@@ -311,6 +321,7 @@ export function VmView(props: VmViewProps) {
         )}
       </Box>
       {actions.dialog}
+      <DevicesDialog vmId={devicesOpen ? vm.id : null} onClose={() => setDevicesOpen(false)} />
       <SettingsDialog
         vmId={settingsOpen ? vm.id : null}
         onClose={() => setSettingsOpen(false)}
