@@ -84,7 +84,8 @@ export function registerIpc(deps: IpcDeps): () => void {
       await deps.connectEngine(event.sender)
     }),
     [Channels.openFileDialog]: guarded(Channels.openFileDialog, 1, async (event, kind) => {
-      if (!isFileKind(kind)) throw new TypeError(`${Channels.openFileDialog}: kind must be "iso", "disk" or "appliance"`)
+      if (!isFileKind(kind))
+        throw new TypeError(`${Channels.openFileDialog}: kind must be "iso", "disk" or "appliance"`)
       const last = deps.settings.get().lastFolders[kind]
       const result = await showOpenDialog(BrowserWindow.fromWebContents(event.sender), {
         ...DIALOGS[kind],
