@@ -183,6 +183,19 @@ describe('browser mode end to end', () => {
     expect(d.suggestedFilename()).toMatch(/\.png$/)
   })
 
+  it('ejects the disc of the running guest in the Devices dialog', async () => {
+    await page.getByRole('button', { name: 'Devices', exact: true }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByText(`Drive cd0: ${guest.iso}`).waitFor({ timeout: 10_000 })
+    await dialog.getByRole('button', { name: 'Eject' }).click()
+    await dialog.getByText('Drive cd0: empty').waitFor({ timeout: 20_000 })
+    await shot(page, 'devices-ejected')
+    const vm = JSON.parse(await vireoOk(host.dataDir, ['info', NAME, '--json'])) as VmInfo
+    expect(vm.config.cdroms[0]!.path).toBeNull()
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 })
+  })
+
   it('shuts the guest down through ACPI from the toolbar', async () => {
     await page.getByRole('button', { name: 'Shut down', exact: true }).click()
     await page.getByText('This VM is stopped.').waitFor({ timeout: 90_000 })
@@ -201,6 +214,20 @@ describe('browser mode end to end', () => {
     const vm = JSON.parse(await vireoOk(host.dataDir, ['info', NAME, '--json'])) as VmInfo
     expect(vm.config.memoryMiB).toBe(320)
     expect(vm.config.bootOrder).toEqual(['cdrom', 'disk'])
+  })
+
+  it('changes the network card of the stopped VM in the Devices dialog', async () => {
+    await page.getByRole('button', { name: 'Devices', exact: true }).click()
+    const card = page.getByRole('dialog').getByRole('group', { name: 'Network card net0' })
+    await card.getByLabel('Model of net0').click()
+    await page.getByRole('option', { name: 'Intel e1000 (emulated)' }).click()
+    await card.getByText('Works in nearly every guest without extra drivers.').waitFor({ timeout: 5_000 })
+    await card.getByRole('button', { name: 'Save card net0' }).click()
+    await page.getByRole('dialog').getByText('Saved the card net0.').waitFor({ timeout: 20_000 })
+    await shot(page, 'devices-nic')
+    const vm = JSON.parse(await vireoOk(host.dataDir, ['info', NAME, '--json'])) as VmInfo
+    expect(vm.config.nics[0]!.model).toBe('e1000')
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click()
     expect(pageErrors).toEqual([])
   })
 })
