@@ -16,7 +16,6 @@ import FormHelperText from '@mui/material/FormHelperText'
 import FormLabel from '@mui/material/FormLabel'
 import InputAdornment from '@mui/material/InputAdornment'
 import LinearProgress from '@mui/material/LinearProgress'
-import MenuItem from '@mui/material/MenuItem'
 import Radio from '@mui/material/Radio'
 import RadioGroup from '@mui/material/RadioGroup'
 import Stack from '@mui/material/Stack'
@@ -26,9 +25,9 @@ import Stepper from '@mui/material/Stepper'
 import TextField from '@mui/material/TextField'
 import Typography from '@mui/material/Typography'
 import type { ImageInspection, JobProgress, VmInfo } from '../../engine/api/rpc.ts'
-import type { DiskBus, NicModel } from '../../engine/api/vm-config.ts'
 import { useClient, usePlatform } from '../connection/ConnectionGate.tsx'
-import { DISK_BUS_CHOICES, explain, NIC_CHOICES } from '../devices/choices.ts'
+import { DISK_BUS_CHOICES, NIC_CHOICES } from '../devices/choices.ts'
+import { ChoiceField } from '../devices/ChoiceField.tsx'
 import { plainError } from '../ui/notify.tsx'
 import {
   applyInspection,
@@ -435,41 +434,23 @@ function HardwareFields({ form, setForm, field, help, why, inspection, disabled 
         </FormHelperText>
       </FormControl>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
-        <TextField
-          select
+        <ChoiceField
           label="Network card"
           value={form.nic}
+          choices={NIC_CHOICES}
+          extra={[{ value: 'none', label: 'No network', explain: 'The VM has no network.' }]}
           disabled={disabled}
-          onChange={(e) => setForm((s) => ({ ...s, nic: e.target.value as NicModel | 'none' }))}
-          helperText={
-            form.nic === 'none'
-              ? 'The VM has no network.'
-              : `${explain(NIC_CHOICES, form.nic)} ${why('nic', rec?.nic.value, '')}`.trim()
-          }
-          sx={{ flex: 1 }}
-        >
-          {NIC_CHOICES.map((c) => (
-            <MenuItem key={c.value} value={c.value}>
-              {c.label}
-            </MenuItem>
-          ))}
-          <MenuItem value="none">No network</MenuItem>
-        </TextField>
-        <TextField
-          select
+          onChange={(nic) => setForm((s) => ({ ...s, nic }))}
+          note={form.nic === 'none' ? '' : why('nic', rec?.nic.value, '')}
+        />
+        <ChoiceField
           label="Disk bus"
           value={form.diskBus}
+          choices={DISK_BUS_CHOICES.filter((c) => c.value !== 'ide')}
           disabled={disabled}
-          onChange={(e) => setForm((s) => ({ ...s, diskBus: e.target.value as DiskBus }))}
-          helperText={`${explain(DISK_BUS_CHOICES, form.diskBus)} ${why('diskBus', rec?.diskBus.value, '')}`.trim()}
-          sx={{ flex: 1 }}
-        >
-          {DISK_BUS_CHOICES.filter((c) => c.value !== 'ide').map((c) => (
-            <MenuItem key={c.value} value={c.value}>
-              {c.label}
-            </MenuItem>
-          ))}
-        </TextField>
+          onChange={(diskBus) => setForm((s) => ({ ...s, diskBus }))}
+          note={why('diskBus', rec?.diskBus.value, '')}
+        />
       </Stack>
     </>
   )

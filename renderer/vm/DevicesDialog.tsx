@@ -13,7 +13,6 @@ import DialogTitle from '@mui/material/DialogTitle'
 import Divider from '@mui/material/Divider'
 import FormControlLabel from '@mui/material/FormControlLabel'
 import LinearProgress from '@mui/material/LinearProgress'
-import MenuItem from '@mui/material/MenuItem'
 import Stack from '@mui/material/Stack'
 import Switch from '@mui/material/Switch'
 import TextField from '@mui/material/TextField'
@@ -21,7 +20,8 @@ import Typography from '@mui/material/Typography'
 import type { VmInfo } from '../../engine/api/rpc.ts'
 import type { Disk, Nic } from '../../engine/api/vm-config.ts'
 import { useClient } from '../connection/ConnectionGate.tsx'
-import { CACHE_CHOICES, DISK_BUS_CHOICES, explain, NIC_CHOICES } from '../devices/choices.ts'
+import { CACHE_CHOICES, DISK_BUS_CHOICES, NIC_CHOICES, type Choice } from '../devices/choices.ts'
+import { ChoiceField } from '../devices/ChoiceField.tsx'
 import { plainError } from '../ui/notify.tsx'
 import {
   diskChanges,
@@ -29,7 +29,7 @@ import {
   diskProblem,
   nicChanges,
   nicForm,
-  NETWORK_LABELS,
+  NETWORK_CHOICES,
   type DiskForm,
   type NicForm,
 } from './device-forms.ts'
@@ -44,11 +44,15 @@ export function DevicesDialog(props: DevicesDialogProps) {
   return props.vmId ? <DevicesBody {...props} vmId={props.vmId} /> : null
 }
 
-const ZEROES = [
-  { value: 'off', label: 'Stored as written' },
-  { value: 'on', label: 'As zero clusters' },
-  { value: 'unmap', label: 'As holes (needs discard)' },
-] as const
+const ZEROES: Choice<DiskForm['detectZeroes']>[] = [
+  { value: 'off', label: 'Stored as written', explain: 'Zeroes the guest writes take space like any data.' },
+  { value: 'on', label: 'As zero clusters', explain: 'Zeroes the guest writes are kept out of the image.' },
+  {
+    value: 'unmap',
+    label: 'As holes',
+    explain: 'Zeroes become holes, and the image shrinks (needs discard).',
+  },
+]
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -236,54 +240,30 @@ function DiskRow(props: { disk: Disk; locked: boolean; onSave(f: DiskForm): void
         {disk.id}: {disk.path} ({disk.format})
       </Typography>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
-        <TextField
-          select
+        <ChoiceField
           size="small"
           label={`Bus of ${disk.id}`}
           value={f.bus}
+          choices={DISK_BUS_CHOICES}
           disabled={props.locked}
-          onChange={(e) => set('bus', e.target.value as DiskForm['bus'])}
-          helperText={explain(DISK_BUS_CHOICES, f.bus)}
-          sx={{ flex: 1 }}
-        >
-          {DISK_BUS_CHOICES.map((c) => (
-            <MenuItem key={c.value} value={c.value}>
-              {c.label}
-            </MenuItem>
-          ))}
-        </TextField>
-        <TextField
-          select
+          onChange={(v) => set('bus', v)}
+        />
+        <ChoiceField
           size="small"
           label={`Cache mode of ${disk.id}`}
           value={f.cache}
+          choices={CACHE_CHOICES}
           disabled={props.locked}
-          onChange={(e) => set('cache', e.target.value as DiskForm['cache'])}
-          helperText={explain(CACHE_CHOICES, f.cache)}
-          sx={{ flex: 1 }}
-        >
-          {CACHE_CHOICES.map((c) => (
-            <MenuItem key={c.value} value={c.value}>
-              {c.label}
-            </MenuItem>
-          ))}
-        </TextField>
-        <TextField
-          select
+          onChange={(v) => set('cache', v)}
+        />
+        <ChoiceField
           size="small"
           label={`Written zeroes on ${disk.id}`}
           value={f.detectZeroes}
+          choices={ZEROES}
           disabled={props.locked}
-          onChange={(e) => set('detectZeroes', e.target.value as DiskForm['detectZeroes'])}
-          helperText="Zeroes the guest writes can be kept out of the image."
-          sx={{ flex: 1 }}
-        >
-          {ZEROES.map((z) => (
-            <MenuItem key={z.value} value={z.value}>
-              {z.label}
-            </MenuItem>
-          ))}
-        </TextField>
+          onChange={(v) => set('detectZeroes', v)}
+        />
       </Stack>
       <Stack direction="row" spacing={2} sx={{ flexWrap: 'wrap', alignItems: 'center' }}>
         <FormControlLabel
@@ -333,22 +313,14 @@ function NicRow(props: {
   return (
     <Stack spacing={1.5} role="group" aria-label={`Network card ${nic.id}`}>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
-        <TextField
-          select
+        <ChoiceField
           size="small"
           label={`Model of ${nic.id}`}
           value={f.model}
+          choices={NIC_CHOICES}
           disabled={props.locked}
-          onChange={(e) => set('model', e.target.value as NicForm['model'])}
-          helperText={explain(NIC_CHOICES, f.model)}
-          sx={{ flex: 1 }}
-        >
-          {NIC_CHOICES.map((c) => (
-            <MenuItem key={c.value} value={c.value}>
-              {c.label}
-            </MenuItem>
-          ))}
-        </TextField>
+          onChange={(v) => set('model', v)}
+        />
         <TextField
           size="small"
           label={`MAC of ${nic.id}`}
@@ -360,22 +332,14 @@ function NicRow(props: {
         />
       </Stack>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
-        <TextField
-          select
+        <ChoiceField
           size="small"
           label={`Network of ${nic.id}`}
           value={f.mode}
+          choices={NETWORK_CHOICES}
           disabled={props.locked}
-          onChange={(e) => set('mode', e.target.value as NicForm['mode'])}
-          helperText={NETWORK_LABELS[f.mode].explain}
-          sx={{ flex: 1 }}
-        >
-          {(Object.keys(NETWORK_LABELS) as NicForm['mode'][]).map((m) => (
-            <MenuItem key={m} value={m}>
-              {NETWORK_LABELS[m].label}
-            </MenuItem>
-          ))}
-        </TextField>
+          onChange={(v) => set('mode', v)}
+        />
         {f.mode === 'internal' && (
           <TextField
             size="small"

@@ -9,6 +9,7 @@ import {
   type Network,
   type Nic,
 } from '../../engine/api/vm-config.ts'
+import type { Choice } from '../devices/choices.ts'
 import { sentence } from '../library/new-vm-form.ts'
 
 export type DiskForm = Pick<Disk, 'bus' | 'cache' | 'discard' | 'detectZeroes' | 'readOnly' | 'iothread'>
@@ -88,14 +89,16 @@ export function nicChanges(
   return { params: Object.keys(params).length > 2 ? params : null, error: null }
 }
 
-export const NETWORK_LABELS: Record<Network['mode'], { label: string; explain: string }> = {
-  nat: {
+export const NETWORK_CHOICES: Choice<Network['mode']>[] = [
+  {
+    value: 'nat',
     label: 'NAT',
     explain: 'Reaches out through the host, like a home router; port forwards let the host in.',
   },
-  internal: {
+  {
+    value: 'internal',
     label: 'Internal network',
     explain: 'Only VMs on this host that name the same network see each other; nothing leaves the host.',
   },
-  none: { label: 'Not connected', explain: 'The card is there but has no network.' },
-}
+  { value: 'none', label: 'Not connected', explain: 'The card is there but has no network.' },
+]

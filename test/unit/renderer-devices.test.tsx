@@ -4,9 +4,8 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { VmInfo, VmState } from '../../engine/api/rpc.ts'
-import { VmConfig } from '../../engine/api/vm-config.ts'
 import { ClientProvider } from '../../renderer/connection/ConnectionGate.tsx'
-import type { VireoClient } from '../../renderer/connection/types.ts'
+import { fakeClient, vmInfoOf } from '../support/renderer.ts'
 import { DevicesDialog } from '../../renderer/vm/DevicesDialog.tsx'
 import { diskChanges, diskForm, diskProblem, nicChanges, nicForm } from '../../renderer/vm/device-forms.ts'
 
@@ -15,39 +14,29 @@ afterEach(cleanup)
 const ID = '66666666-6666-4666-8666-666666666666'
 
 function vmInfo(state: VmState = 'stopped'): VmInfo {
-  const config = VmConfig.parse({
-    schemaVersion: 1,
-    id: ID,
-    name: 'web',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    machine: { type: 'q35', version: 'pc-q35-7.2' },
-    firmware: 'bios',
-    cpus: 1,
-    memoryMiB: 256,
-    disks: [{ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus: 'virtio-blk', serial: 'S' }],
-    cdroms: [{ id: 'cd0', path: '/srv/a.iso', bus: 'sata' }],
-    nics: [
-      {
-        id: 'net0',
-        model: 'virtio-net',
-        mac: '52:54:00:aa:bb:cc',
-        network: { mode: 'nat', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
-      },
-    ],
-  })
-  return {
-    id: ID,
-    name: 'web',
+  return vmInfoOf(
+    {
+      schemaVersion: 1,
+      id: ID,
+      name: 'web',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      machine: { type: 'q35', version: 'pc-q35-7.2' },
+      firmware: 'bios',
+      cpus: 1,
+      memoryMiB: 256,
+      disks: [{ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus: 'virtio-blk', serial: 'S' }],
+      cdroms: [{ id: 'cd0', path: '/srv/a.iso', bus: 'sata' }],
+      nics: [
+        {
+          id: 'net0',
+          model: 'virtio-net',
+          mac: '52:54:00:aa:bb:cc',
+          network: { mode: 'nat', portForwards: [{ hostPort: 2222, guestPort: 22 }] },
+        },
+      ],
+    },
     state,
-    cpus: 1,
-    memoryMiB: 256,
-    firmware: 'bios',
-    config,
-    dir: `/vms/${ID}`,
-    runtime: null,
-    lastError: null,
-    lastExit: null,
-  }
+  )
 }
 
 describe('device forms', () => {
@@ -111,13 +100,7 @@ function renderDialog(state: VmState) {
     if (method === 'disk.update' || method === 'nic.update') return current
     throw new Error(`unexpected ${method}`)
   })
-  const client = {
-    call,
-    on: vi.fn(() => ({ dispose: vi.fn() })),
-    onClose: vi.fn(),
-    openStream: vi.fn(),
-    close: vi.fn(),
-  } as unknown as VireoClient
+  const client = fakeClient(call)
   render(
     <ClientProvider client={client}>
       <DevicesDialog vmId={ID} onClose={vi.fn()} />

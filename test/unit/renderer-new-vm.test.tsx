@@ -5,7 +5,7 @@ import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ImageInspection } from '../../engine/api/rpc.ts'
 import { ClientProvider } from '../../renderer/connection/ConnectionGate.tsx'
-import type { VireoClient } from '../../renderer/connection/types.ts'
+import { fakeClient } from '../support/renderer.ts'
 import { NewVmDialog } from '../../renderer/library/NewVmDialog.tsx'
 import {
   applyInspection,
@@ -145,13 +145,7 @@ function renderDialog(handlers: Record<string, (params: unknown) => unknown> = {
     if (method === 'vm.create' || method === 'vm.import') return { id: 'x' }
     throw new Error(`unexpected ${method}`)
   })
-  const client = {
-    call,
-    on: vi.fn(() => ({ dispose: vi.fn() })),
-    onClose: vi.fn(),
-    openStream: vi.fn(),
-    close: vi.fn(),
-  } as unknown as VireoClient
+  const client = fakeClient(call)
   const onClose = vi.fn()
   const onCreated = vi.fn()
   render(

@@ -4,9 +4,9 @@
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { VmInfo, VmState } from '../../engine/api/rpc.ts'
-import { VmConfig, type VmConfigInput } from '../../engine/api/vm-config.ts'
+import type { VmConfigInput } from '../../engine/api/vm-config.ts'
 import { ClientProvider } from '../../renderer/connection/ConnectionGate.tsx'
-import type { VireoClient } from '../../renderer/connection/types.ts'
+import { fakeClient, vmInfoOf } from '../support/renderer.ts'
 import { SettingsDialog } from '../../renderer/vm/SettingsDialog.tsx'
 import { formFromVm, moveBoot, validateSettings } from '../../renderer/vm/settings-form.ts'
 
@@ -15,31 +15,21 @@ afterEach(cleanup)
 const ID = '88888888-8888-4888-8888-888888888888'
 
 function vmInfo(state: VmState = 'stopped', over: Partial<VmConfigInput> = {}): VmInfo {
-  const config = VmConfig.parse({
-    schemaVersion: 1,
-    id: ID,
-    name: 'web',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    machine: { type: 'q35', version: 'pc-q35-7.2' },
-    firmware: 'bios',
-    cpus: 2,
-    memoryMiB: 1024,
-    bootOrder: ['disk', 'cdrom'],
-    ...over,
-  })
-  return {
-    id: ID,
-    name: config.name,
+  return vmInfoOf(
+    {
+      schemaVersion: 1,
+      id: ID,
+      name: 'web',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      machine: { type: 'q35', version: 'pc-q35-7.2' },
+      firmware: 'bios',
+      cpus: 2,
+      memoryMiB: 1024,
+      bootOrder: ['disk', 'cdrom'],
+      ...over,
+    },
     state,
-    cpus: config.cpus,
-    memoryMiB: config.memoryMiB,
-    firmware: config.firmware,
-    config,
-    dir: `/vms/${ID}`,
-    runtime: null,
-    lastError: null,
-    lastExit: null,
-  }
+  )
 }
 
 describe('validateSettings', () => {
@@ -94,13 +84,7 @@ function renderDialog(vm: VmInfo, update: (p: unknown) => unknown = () => vm) {
     if (method === 'vm.update') return update(params)
     throw new Error(`unexpected ${method}`)
   })
-  const client = {
-    call,
-    on: vi.fn(),
-    onClose: vi.fn(),
-    openStream: vi.fn(),
-    close: vi.fn(),
-  } as unknown as VireoClient
+  const client = fakeClient(call)
   const onClose = vi.fn()
   const onSaved = vi.fn()
   render(
