@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkExportTarget } from '../../engine/appliance/export.ts'
 import { importAppliance, type ImportOptions } from '../../engine/appliance/import.ts'
 import { readApplianceSummary } from '../../engine/appliance/open.ts'
+import { findOvmf } from '../../engine/qemu/binaries.ts'
 
 let work: string
 let vmdk: Buffer
@@ -277,9 +278,66 @@ describe('importing an OVA', () => {
       { header: { name: 'tiny.ovf' }, body: Buffer.from(descriptor()) },
     ])
     await expect(importAppliance(options(lacking))).rejects.toThrow(/lacks disk1.vmdk/)
+    // Truncated downloads, compressed or not, fail in words instead of hanging.
+    const whole = await writeTar(join(work, 'whole.ova'), [
+      { header: { name: 'tiny.ovf' }, body: Buffer.from(descriptor()) },
+      { header: { name: 'disk1.vmdk' }, body: vmdk },
+    ])
+    for (const gzip of [false, true]) {
+      const bytes = readFileSync(whole)
+      const cut = join(work, `cut-${gzip}.ova`)
+      const data = gzip ? gzipSync(bytes) : bytes
+      writeFileSync(cut, data.subarray(0, Math.floor(data.length * 0.6)))
+      const c = options(cut)
+      await expect(importAppliance(c)).rejects.toThrow(/not a readable OVA/)
+      expect(existsSync(c.vmDir)).toBe(false)
+    }
     const junk = join(work, 'junk.ova')
     writeFileSync(junk, Buffer.alloc(4096, 0x41))
     await expect(importAppliance(options(junk))).rejects.toThrow(/not a readable OVA/)
+  })
+})
+
+describe('firmware and machine', () => {
+  const uefi = (d: string) =>
+    d.replace(
+      '</VirtualHardwareSection>',
+      '<vmw:Config xmlns:vmw="http://www.vmware.com/schema/ovf" vmw:key="firmware" vmw:value="efi"/></VirtualHardwareSection>',
+    )
+
+  it('gives a UEFI appliance its variable store from OVMF, in qcow2', async () => {
+    const ovmf = findOvmf()
+    expect(ovmf, 'OVMF is installed on the test machines').not.toBeNull()
+    const ova = await writeTar(join(work, 'uefi.ova'), [
+      { header: { name: 'tiny.ovf' }, body: Buffer.from(uefi(descriptor())) },
+      { header: { name: 'disk1.vmdk' }, body: vmdk },
+    ])
+    const o = options(ova, { ovmfVarsTemplate: ovmf!.varsTemplate })
+    expect(await importAppliance(o)).toMatchObject({ firmware: 'uefi' })
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '--output=json', join(o.vmDir, 'nvram.qcow2')], { encoding: 'utf8' }),
+    ) as { format: string }
+    expect(info.format).toBe('qcow2')
+    // Without OVMF the import is refused before the VM's folder exists.
+    const none = options(ova)
+    await expect(importAppliance(none)).rejects.toThrow(/needs OVMF/)
+    expect(existsSync(none.vmDir)).toBe(false)
+  })
+
+  it('puts a guest installed on IDE on the pc machine, whose PIIX IDE it has a driver for', async () => {
+    const ide = descriptor().replace(
+      '<rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType>',
+      '<rasd:ResourceSubType>PIIX4</rasd:ResourceSubType><rasd:ResourceType>5</rasd:ResourceType>',
+    )
+    const ova = await writeTar(join(work, 'ide.ova'), [
+      { header: { name: 'tiny.ovf' }, body: Buffer.from(ide) },
+      { header: { name: 'disk1.vmdk' }, body: vmdk },
+    ])
+    expect(await importAppliance(options(ova))).toMatchObject({
+      machine: { type: 'pc', version: 'pc-i440fx-7.2' },
+      disks: [{ bus: 'ide' }],
+      cdroms: [{ bus: 'ide' }],
+    })
   })
 })
 
