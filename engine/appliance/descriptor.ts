@@ -3,7 +3,7 @@
 // (VMware's vmw:Config, VirtualBox's vbox:Machine, Vireo's own) that alone carry firmware, the
 // real NIC chip or MACs. Elements are matched by local name; see DESIGN.md "OVF and OVA in the wild".
 import { VireoError } from '../api/errors.ts'
-import { DiskBus, NicModel } from '../api/vm-config.ts'
+import { BootDevice, DiskBus, NicModel } from '../api/vm-config.ts'
 import {
   busForController,
   busForOvirtInterface,
@@ -49,6 +49,24 @@ export interface Appliance {
   nics: ApplianceNic[]
   /** Every file the descriptor references, by id (disks and others, e.g. ISO images). */
   files: ApplianceFile[]
+  /** The boot order a vendor section states; null when none does. */
+  bootOrder: BootDevice[] | null
+}
+
+const BOOT_WORDS: Record<string, BootDevice> = {
+  // VirtualBox's Boot/Order devices
+  harddisk: 'disk',
+  dvd: 'cdrom',
+  network: 'network',
+  // VMware's bios.bootOrder
+  hdd: 'disk',
+  cdrom: 'cdrom',
+  ethernet: 'network',
+}
+
+function bootDevices(words: (string | undefined)[]): BootDevice[] | null {
+  const order = [...new Set(words.flatMap((w) => (w && BOOT_WORDS[w.toLowerCase()]) || []))]
+  return order.length > 0 ? order : null
 }
 
 const ENVELOPE_NS = /^https?:\/\/schemas\.dmtf\.org\/ovf\/envelope\/[12]\/?$/
@@ -243,6 +261,8 @@ export function parseDescriptor(xml: string, what = 'the OVF descriptor'): Appli
   const vmwConfig = [...descendants(vs, 'Config'), ...descendants(vs, 'ExtraConfig')]
   if (vmwConfig.some((c) => attr(c, 'key') === 'firmware' && attr(c, 'value')?.toLowerCase() === 'efi'))
     firmware = 'uefi'
+  const vmwBoot = vmwConfig.find((c) => attr(c, 'key') === 'bios.bootOrder')
+  let bootOrder = bootDevices((attr(vmwBoot, 'value') ?? '').split(','))
   // oVirt's BiosType: 3 q35 with OVMF, 4 the same with secure boot.
   if (descendants(vs, 'BiosType').some((b) => ['3', '4'].includes(text(b) ?? ''))) firmware = 'uefi'
 
@@ -252,6 +272,10 @@ export function parseDescriptor(xml: string, what = 'the OVF descriptor'): Appli
   if (vbox) {
     const fw = attr(descendants(vbox, 'Firmware')[0], 'type')
     if (fw && /^efi/i.test(fw)) firmware = 'uefi'
+    const positions = descendants(descendants(vbox, 'Boot')[0], 'Order').sort(
+      (a, b) => Number(attr(a, 'position') ?? 0) - Number(attr(b, 'position') ?? 0),
+    )
+    bootOrder = bootDevices(positions.map((o) => attr(o, 'device'))) ?? bootOrder
     const adapters = descendants(vbox, 'Adapter')
       .filter((a) => attr(a, 'enabled') === 'true')
       .sort((a, b) => Number(attr(a, 'slot') ?? 0) - Number(attr(b, 'slot') ?? 0))
@@ -275,6 +299,11 @@ export function parseDescriptor(xml: string, what = 'the OVF descriptor'): Appli
       const model = NicModel.safeParse(attr(n, 'model'))
       if (nics[i] && model.success) nics[i].model = model.data
     })
+    const order = (attr(vireo, 'bootOrder') ?? '').split(',').flatMap((w) => {
+      const d = BootDevice.safeParse(w)
+      return d.success ? [d.data] : []
+    })
+    if (order.length > 0) bootOrder = [...new Set(order)]
   }
 
   const os = sections(vs, 'OperatingSystemSection')[0]
@@ -289,5 +318,6 @@ export function parseDescriptor(xml: string, what = 'the OVF descriptor'): Appli
     disks,
     nics,
     files: [...files.values()],
+    bootOrder,
   }
 }

@@ -107,7 +107,9 @@ export async function importAppliance(o: ImportOptions): Promise<VmConfigInput> 
       // A CD drive is always there (empty): SATA drives cannot be hot-plugged later.
       cdroms: [{ id: 'cd0', path: null, bus: machine === 'pc' ? 'ide' : 'sata' }],
       nics,
-      bootOrder: ['disk', 'cdrom'],
+      // The appliance's order first; the disk and the CD always stay bootable after it, since a
+      // vendor's order may name only devices this VM does not have.
+      bootOrder: [...new Set([...(appliance.bootOrder ?? []), 'disk' as const, 'cdrom' as const])],
     }
   } catch (err) {
     rmSync(o.vmDir, { recursive: true, force: true })

@@ -38,6 +38,12 @@ const NIC_SUBTYPE: Record<VmConfig['nics'][number]['model'], string> = {
   rtl8139: 'E1000',
 }
 
+const VMW_BOOT: Record<VmConfig['bootOrder'][number], string> = {
+  disk: 'hdd',
+  cdrom: 'cdrom',
+  network: 'ethernet',
+}
+
 export function writeDescriptor(config: VmConfig, disks: ExportedDisk[]): string {
   let instance = 0
   const next = () => ++instance
@@ -134,7 +140,7 @@ export function writeDescriptor(config: VmConfig, disks: ExportedDisk[]): string
   }
   const name = escapeXml(config.name)
   const vireo = [
-    '    <vireo:VireoHardware ovf:required="false">',
+    `    <vireo:VireoHardware ovf:required="false" vireo:bootOrder="${config.bootOrder.join(',')}">`,
     "      <Info>Vireo's exact buses and card models, for an import by Vireo</Info>",
     ...config.disks.map((d) => `      <vireo:Disk vireo:id="${escapeXml(d.id)}" vireo:bus="${d.bus}"/>`),
     ...config.nics.map((n) => `      <vireo:Nic vireo:model="${n.model}"/>`),
@@ -178,6 +184,7 @@ export function writeDescriptor(config: VmConfig, disks: ExportedDisk[]): string
     '      </System>',
     ...items,
     `      <vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="${config.firmware === 'uefi' ? 'efi' : 'bios'}"/>`,
+    `      <vmw:ExtraConfig ovf:required="false" vmw:key="bios.bootOrder" vmw:value="${config.bootOrder.map((d) => VMW_BOOT[d]).join(',')}"/>`,
     '    </VirtualHardwareSection>',
     ...vireo,
     '  </VirtualSystem>',

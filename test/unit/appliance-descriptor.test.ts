@@ -39,6 +39,11 @@ describe('OVF descriptors from the wild', () => {
       { model: 'e1000', mac: '08:00:27:a1:b2:c3' },
       { model: 'virtio-net', mac: '08:00:27:d4:e5:f6' },
     ])
+    expect(a.bootOrder).toEqual(['disk', 'cdrom'])
+    const dvdFirst = fixture('virtualbox7.ovf')
+      .replace('position="1" device="HardDisk"', 'position="1" device="DVD"')
+      .replace('position="2" device="DVD"', 'position="2" device="HardDisk"')
+    expect(parseDescriptor(dvdFirst).bootOrder).toEqual(['cdrom', 'disk'])
   })
 
   it('VMware ovftool: byte * 2^30 capacities, LSI Logic to SATA, vmw:Config firmware, files by fileRef', () => {
@@ -61,6 +66,7 @@ describe('OVF descriptors from the wild', () => {
       { model: 'e1000e', mac: null },
       { model: 'e1000', mac: null },
     ])
+    expect(a.bootOrder).toEqual(['cdrom', 'disk'])
   })
 
   it('oVirt: trailing-slash namespace, xsi:typed sections, images by group/image, RT 20 as video', () => {
@@ -116,13 +122,20 @@ describe('OVF descriptors from the wild', () => {
         { id: 'net0', model: 'rtl8139', mac: '52:54:00:12:34:56', network: { mode: 'nat' } },
         { id: 'net1', model: 'vmxnet3', mac: '52:54:00:12:34:57', network: { mode: 'none' } },
       ],
+      bootOrder: ['network', 'disk'],
     })
     const xml = writeDescriptor(config, [
       { id: 'disk0', href: 'a-disk1.vmdk', fileBytes: 100, capacityBytes: 2 ** 30 },
       { id: 'disk1', href: 'a-disk2.vmdk', fileBytes: 100, capacityBytes: 2 ** 20 },
     ])
     const a = parseDescriptor(xml)
-    expect(a).toMatchObject({ name: 'Tom & "Jerry" <1>', cpus: 3, memoryMiB: 768, firmware: 'uefi' })
+    expect(a).toMatchObject({
+      name: 'Tom & "Jerry" <1>',
+      cpus: 3,
+      memoryMiB: 768,
+      firmware: 'uefi',
+      bootOrder: ['network', 'disk'],
+    })
     expect(a.disks.map((d) => [d.diskId, d.bus, d.capacityBytes, d.file?.href])).toEqual([
       ['disk0', 'virtio-blk', 2 ** 30, 'a-disk1.vmdk'],
       ['disk1', 'ide', 2 ** 20, 'a-disk2.vmdk'],
@@ -135,6 +148,7 @@ describe('OVF descriptors from the wild', () => {
     const foreign = parseDescriptor(xml.replace(/<vireo:VireoHardware[\s\S]*<\/vireo:VireoHardware>/, ''))
     expect(foreign.disks.map((d) => d.bus)).toEqual(['sata', 'ide'])
     expect(foreign.nics.map((n) => n.model)).toEqual(['e1000', 'vmxnet3'])
+    expect(foreign.bootOrder).toEqual(['network', 'disk'])
   })
 
   it('refuses what is no OVF: another namespace, a DOCTYPE, two virtual systems, a dangling disk', () => {
