@@ -22,6 +22,9 @@ import type {
 } from './api/rpc.ts'
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, VmConfig, type VmConfigInput } from './api/vm-config.ts'
+import { exportAppliance } from './appliance/export.ts'
+import { importAppliance } from './appliance/import.ts'
+import { uniqueName } from './appliance/unique-name.ts'
 import { ejectMedium, insertMedium } from './devices/cdrom-media.ts'
 import { applyDiskSettings, changedDiskSettings } from './devices/disk-settings.ts'
 import { assignPlacements } from './devices/placement.ts'
@@ -333,24 +336,77 @@ export class Engine implements RpcBackend {
               ],
         bootOrder: p.bootOrder ?? ['disk', 'cdrom'],
       }
-      const rec = this.library.add(assignPlacements(input as VmConfig))
-      const e: Entry = {
-        record: rec,
-        running: null,
-        state: 'stopped',
-        lastError: null,
-        lastExit: null,
-        needsCheck: false,
-        busy: Promise.resolve(),
-      }
-      this.entries.set(id, e)
-      this.emit('vm.added', this.summary(e))
-      return this.info(e)
+      return this.register(input)
     } catch (err) {
       // Nothing half-created is left behind.
       rmSync(dir, { recursive: true, force: true })
       throw err
     }
+  }
+
+  /** Adds a VM whose folder and disks are ready to the library, and tells every client. */
+  private register(input: VmConfigInput): VmInfo {
+    const rec = this.library.add(assignPlacements(input as VmConfig))
+    const e: Entry = {
+      record: rec,
+      running: null,
+      state: 'stopped',
+      lastError: null,
+      lastExit: null,
+      needsCheck: false,
+      busy: Promise.resolve(),
+    }
+    this.entries.set(rec.config.id, e)
+    this.emit('vm.added', this.summary(e))
+    return this.info(e)
+  }
+
+  /**
+   * A VM from an OVA or OVF (engine/appliance). A name the user gives must be free; the appliance's
+   * own name is made unique ("Name (2)"), since the user did not choose it.
+   */
+  async importVm(p: Params<'vm.import'>): Promise<VmInfo> {
+    if (p.name !== undefined) this.library.assertNameFree(p.name)
+    const qemu = await this.qemu()
+    const id = randomUUID()
+    const dir = this.library.dirFor(id)
+    const job = p.job
+    const input = await importAppliance({
+      path: p.path,
+      qemuImg: qemu.img,
+      ovmfVarsTemplate: findOvmf(this.env)?.varsTemplate ?? null,
+      machineAliases: qemu.machineAliases,
+      id,
+      vmDir: dir,
+      chooseName: (own) => p.name ?? uniqueName(own, (n) => this.library.find(n) === null),
+      macInUse: (mac) => this.library.list().some((r) => r.config.nics.some((n) => n.mac === mac)),
+      newMac: () => this.newMac(),
+      ...(job ? { onProgress: (progress) => this.emit('job.progress', { job, ...progress }) } : {}),
+    })
+    try {
+      return this.register(input)
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
+
+  /** Writes a stopped VM as an OVA (engine/appliance). */
+  exportVm(p: Params<'vm.export'>): Promise<{ path: string; bytes: number }> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      // A running guest changes its disks while they are copied: the OVA would hold a torn disk.
+      this.requireStopped(e, 'export it')
+      const qemu = await this.qemu()
+      const job = p.job
+      return exportAppliance({
+        qemuImg: qemu.img,
+        config: e.record.config,
+        vmDir: e.record.dir,
+        target: p.path,
+        ...(job ? { onProgress: (progress) => this.emit('job.progress', { job, ...progress }) } : {}),
+      })
+    })
   }
 
   update(p: UpdateVmParams): Promise<VmInfo> {
@@ -825,8 +881,8 @@ export class Engine implements RpcBackend {
     'disk.update': (params) => this.updateDisk(params),
     'cdrom.change': (params) => this.changeCdrom(params),
     'image.inspect': () => unavailable('inspecting images'),
-    'vm.import': () => unavailable('importing appliances'),
-    'vm.export': () => unavailable('exporting appliances'),
+    'vm.import': (params) => this.importVm(params),
+    'vm.export': (params) => this.exportVm(params),
   }
 }
 

@@ -146,6 +146,44 @@ program
   )
 
 program
+  .command('import')
+  .description('create a VM from an appliance (.ova, or .ovf with its files beside it)')
+  .argument('<file>', 'the .ova or .ovf file', absolute)
+  .option('--name <name>', "the new VM's name (default: the appliance's, made unique)")
+  .option('--json', 'machine-readable output (NDJSON progress, then the VM)')
+  .action(async (file: string, o: { name?: string; json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const progress = followJob(c, !!o.json)
+      const vm = await c
+        .call('vm.import', {
+          path: file,
+          job: progress.job,
+          ...(o.name !== undefined ? { name: o.name } : {}),
+        })
+        .finally(() => progress.dispose())
+      if (o.json) progress.printResult(vm)
+      else console.log(`Imported "${vm.name}" (${vm.id}).`)
+    }),
+  )
+
+program
+  .command('export')
+  .description('write a stopped VM as an OVA (OVF 1.x, streamOptimized VMDK, SHA-256 manifest)')
+  .argument('<name>', 'VM name or UUID')
+  .argument('<file>', 'the .ova to write (must not exist)', absolute)
+  .option('--json', 'machine-readable output (NDJSON progress, then {path, bytes})')
+  .action(async (name: string, file: string, o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const progress = followJob(c, !!o.json)
+      const r = await c
+        .call('vm.export', { vm: name, path: file, job: progress.job })
+        .finally(() => progress.dispose())
+      if (o.json) progress.printResult(r)
+      else console.log(`Exported "${name}" to ${r.path} (${r.bytes} bytes).`)
+    }),
+  )
+
+program
   .command('modify')
   .description("change a VM's name (any time) or its hardware (while it is stopped)")
   .argument('<name>', 'VM name or UUID')
