@@ -14,6 +14,7 @@ import { runConsole } from './console.ts'
 import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
+import { parseNetworkOption, refuseForwardsOnInternal, type NetworkChoice } from './network-option.ts'
 
 const program = new Command()
 program
@@ -343,7 +344,11 @@ program
     ]),
   )
   .option('--mac <mac>', 'MAC address, e.g. 52:54:00:12:34:56')
-  .addOption(new Option('--network <mode>', 'NAT or no network').choices(['nat', 'none']))
+  .option(
+    '--network <mode>',
+    'nat, none, or internal:NAME (a network only the VMs naming it share)',
+    parseNetworkOption,
+  )
   .option(
     '--forward <spec>',
     'NAT port forward [tcp|udp:][HOST-ADDR:]HOST-PORT:GUEST-PORT, repeatable (replaces the forwards); host address 127.0.0.1 unless given',
@@ -359,14 +364,21 @@ program
       if (o.mac !== undefined) params.mac = String(o.mac).toLowerCase()
       if (o.link !== undefined) params.linkUp = o.link === 'up'
       const forwards = o.forward as PortForward[] | undefined
-      if (o.network === 'none') {
+      const network = o.network as NetworkChoice | undefined
+      if (network?.mode === 'internal') {
+        if (forwards) refuseForwardsOnInternal(nic, network)
+        params.network = network
+      } else if (network?.mode === 'none') {
         if (forwards) throw new VireoError('invalid_request', 'a card with no network has nothing to forward')
         params.network = { mode: 'none' }
-      } else if (forwards || o.forwards === false || o.network === 'nat') {
+      } else if (forwards || o.forwards === false || network?.mode === 'nat') {
         const info = await c.call('vm.info', { vm: name })
         const current = info.config.nics.find((n) => n.id === nic)?.network
+        if (!network && forwards) refuseForwardsOnInternal(nic, current)
         const kept = current?.mode === 'nat' ? current.portForwards : []
-        params.network = { mode: 'nat', portForwards: forwards ?? (o.forwards === false ? [] : kept) }
+        // --no-forwards alone leaves an internal card where it is: it has none to remove.
+        if (network || current?.mode !== 'internal')
+          params.network = { mode: 'nat', portForwards: forwards ?? (o.forwards === false ? [] : kept) }
       }
       if (Object.keys(params).length === 2) {
         throw new VireoError(
