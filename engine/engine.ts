@@ -605,6 +605,7 @@ export class Engine implements RpcBackend {
         if (!existsSync(p)) throw new VireoError('not_found', `the disk image ${p} does not exist`)
         this.assertDiskNotRunningElsewhere(p, c.id)
       }
+      this.networks.assertCompatible(c.id, internalPorts(c, this.pathsOf(e.record).runtimeDir))
       this.setState(e, 'starting')
       try {
         const { ctx, qemu } = await this.launchContext(e)

@@ -14,7 +14,7 @@ import { runConsole } from './console.ts'
 import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
-import { parseNetworkOption, refuseForwardsOnInternal, type NetworkChoice } from './network-option.ts'
+import { networkChange, parseDhcpOption, parseNetworkOption, type NetworkChoice } from './network-option.ts'
 
 const program = new Command()
 program
@@ -355,6 +355,12 @@ program
     (v: string, all: PortForward[] = []) => [...all, portForward(v)],
   )
   .option('--no-forwards', 'remove every port forward')
+  .option(
+    '--dhcp <subnet>',
+    "lease addresses on the card's internal network from SUBNET, e.g. 10.9.0.0/24",
+    parseDhcpOption,
+  )
+  .option('--no-dhcp', 'no DHCP for this card on its internal network')
   .addOption(new Option('--link <state>', 'plug or pull the cable').choices(['up', 'down']))
   .option('--json', 'machine-readable output')
   .action(async (name: string, nic: string, o: Record<string, unknown>) =>
@@ -363,27 +369,21 @@ program
       if (o.model !== undefined) params.model = o.model as UpdateNicParams['model']
       if (o.mac !== undefined) params.mac = String(o.mac).toLowerCase()
       if (o.link !== undefined) params.linkUp = o.link === 'up'
-      const forwards = o.forward as PortForward[] | undefined
-      const network = o.network as NetworkChoice | undefined
-      if (network?.mode === 'internal') {
-        if (forwards) refuseForwardsOnInternal(nic, network)
-        params.network = network
-      } else if (network?.mode === 'none') {
-        if (forwards) throw new VireoError('invalid_request', 'a card with no network has nothing to forward')
-        params.network = { mode: 'none' }
-      } else if (forwards || o.forwards === false || network?.mode === 'nat') {
-        const info = await c.call('vm.info', { vm: name })
-        const current = info.config.nics.find((n) => n.id === nic)?.network
-        if (!network && forwards) refuseForwardsOnInternal(nic, current)
-        const kept = current?.mode === 'nat' ? current.portForwards : []
-        // --no-forwards alone leaves an internal card where it is: it has none to remove.
-        if (network || current?.mode !== 'internal')
-          params.network = { mode: 'nat', portForwards: forwards ?? (o.forwards === false ? [] : kept) }
-      }
+      const network = await networkChange(
+        nic,
+        {
+          network: o.network as NetworkChoice | undefined,
+          forwards: o.forward as PortForward[] | undefined,
+          noForwards: o.forwards === false,
+          dhcp: o.dhcp as string | false | undefined,
+        },
+        async () => (await c.call('vm.info', { vm: name })).config.nics.find((n) => n.id === nic)?.network,
+      )
+      if (network) params.network = network
       if (Object.keys(params).length === 2) {
         throw new VireoError(
           'invalid_request',
-          'nothing to change: give --model, --mac, --network, --forward or --link',
+          'nothing to change: give --model, --mac, --network, --forward, --dhcp or --link',
         )
       }
       const vm = await c.call('nic.update', params)

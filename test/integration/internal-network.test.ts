@@ -1,6 +1,7 @@
 // Internal networks on real guests: two VMs on "lab" reach each other, a third on "other" with an
 // address in the same subnet reaches neither, and after the background host is killed the next
-// host re-plugs every card into its switch, so lab's guests still reach each other.
+// host re-plugs every card into its switch, so lab's guests still reach each other. Then lab gets
+// DHCP from the engine, and the guests' own udhcpc leases addresses they reach each other on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VmInfo } from '../../engine/api/rpc.ts'
 import { isAlive } from '../../engine/host/process-alive.ts'
@@ -116,5 +117,45 @@ describe('internal networks', () => {
     await expect.poll(() => pings('lab-2', '10.9.0.1', 10), { timeout: 60_000, interval: 1_000 }).toBe(true)
     expect(await pings('lab-1', '10.9.0.2', 10)).toBe(true)
     expect(await pings('other', '10.9.0.2', 4)).toBe(false)
+  })
+
+  it('leases addresses on an internal network with DHCP, and the guests reach each other', async () => {
+    for (const vm of VMS) await vireoOk(dataDir, ['stop', vm.name, '--force'])
+    await vireoOk(dataDir, ['nic', 'lab-1', 'net0', '--dhcp', '10.9.0.0/24'])
+    await vireoOk(dataDir, ['nic', 'lab-2', 'net0', '--network', 'internal:lab', '--dhcp', '10.9.0.0/24'])
+    expect(await vireoOk(dataDir, ['info', 'lab-1'])).toMatch(/internal:lab \(DHCP 10\.9\.0\.0\/24\)$/m)
+    const onNat = await vireo(dataDir, ['nic', 'other', 'net0', '--network', 'nat', '--dhcp', '10.9.0.0/24'])
+    expect(onNat.stderr).toMatch(/DHCP is served on internal networks, and the card "net0" is on NAT/)
+    const notNetwork = await vireo(dataDir, ['nic', 'lab-1', 'net0', '--dhcp', '10.9.0.7/24'])
+    expect(notNetwork.stderr).toMatch(/host bits zero/)
+
+    await vireoOk(dataDir, ['start', 'lab-1'])
+    await vireoOk(dataDir, ['start', 'lab-2'])
+    // A third card asking the same network for another subnet is refused before QEMU starts.
+    await vireoOk(dataDir, ['nic', 'other', 'net0', '--network', 'internal:lab', '--dhcp', '10.8.0.0/24'])
+    const conflict = await vireo(dataDir, ['start', 'other'])
+    expect(conflict.code).not.toBe(0)
+    expect(conflict.stderr).toMatch(
+      /"lab" already leases addresses from 10\.9\.0\.0\/24, not 10\.8\.0\.0\/24/,
+    )
+
+    const leases: string[] = []
+    for (const name of ['lab-1', 'lab-2']) {
+      await vireoOk(dataDir, ['console', name, '--expect', GUEST_MARKER, '--timeout', '120'], 130_000)
+      // udhcpc started at boot; its lease lands on eth0.
+      const out = await guestSays(
+        dataDir,
+        name,
+        "i=0; while ! ip -4 addr show eth0 | grep -q inet && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; ip -4 addr show eth0 | sed -n 's/.*inet \\([0-9.]*\\).*/LEASE=\\1=/p'; echo DONE-$((40+2))",
+        'DONE-42',
+      )
+      const m = /LEASE=(10\.9\.0\.\d+)=/.exec(out)
+      expect(m, `no lease in ${name}: ${out.slice(-300)}`).not.toBeNull()
+      leases.push(m![1]!)
+    }
+    expect(leases[0]).not.toBe(leases[1])
+    expect(leases).not.toContain('10.9.0.1')
+    expect(await pings('lab-1', leases[1]!, 20)).toBe(true)
+    expect(await pings('lab-2', leases[0]!, 20)).toBe(true)
   })
 })
