@@ -33,6 +33,7 @@ import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from '.
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
+import { InternalNetworks, internalPorts } from './net/internal-networks.ts'
 import { prepareExistingDisk } from './storage/existing-disk.ts'
 import { checkDisk, formatBytes, growDisk, rewriteDisk } from './storage/disk-ops.ts'
 import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
@@ -77,6 +78,8 @@ export class Engine implements RpcBackend {
   url: string | null = null
   socketPath: string
   private readonly onHostStop: ((stopVms: boolean) => void) | null
+  /** The switches of the internal networks; QEMU listens, so a new engine re-plugs every card. */
+  private readonly networks = new InternalNetworks()
 
   constructor(opts: EngineOptions) {
     this.env = opts.env ?? process.env
@@ -118,6 +121,7 @@ export class Engine implements RpcBackend {
     const running = [...this.entries.values()].flatMap((e) => (e.running ? [e.running] : []))
     if (opts.stopVms) await Promise.all(running.map((r) => r.shutdown(30_000).catch(() => undefined)))
     else for (const r of running) r.detach()
+    this.networks.dispose()
     this.listeners.clear()
   }
 
@@ -206,9 +210,11 @@ export class Engine implements RpcBackend {
 
   private adopt(e: Entry, running: RunningVm): void {
     e.running = running
+    this.networks.attach(e.record.config.id, internalPorts(e.record.config, running.record.runtimeDir))
     this.setState(e, running.currentState)
     running.onState((s) => this.setState(e, s))
     running.onExit((cause) => {
+      this.networks.detach(e.record.config.id)
       e.running = null
       e.lastError = cause.kind === 'crash' ? cause.message : null
       if (cause.kind === 'crash') e.needsCheck = true
@@ -702,6 +708,7 @@ export class Engine implements RpcBackend {
         if (!existsSync(p)) throw new VireoError('not_found', `the disk image ${p} does not exist`)
         this.assertDiskNotRunningElsewhere(p, c.id)
       }
+      this.networks.assertCompatible(c.id, internalPorts(c, this.pathsOf(e.record).runtimeDir))
       this.setState(e, 'starting')
       try {
         const { ctx, qemu } = await this.launchContext(e)

@@ -74,10 +74,33 @@ export const InternalNetworkName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, 'an internal network name is 1-32 letters, digits, ., _ or -')
 
+/**
+ * DHCP on an internal network, answered by the engine's switch from this subnet (its first address
+ * is the server's; no router, since the network has no way out). Kept on the card, not in a host
+ * store: the VM's folder stays all there is to a VM, and two running cards that ask one network
+ * for different subnets are refused at start.
+ */
+function hostBitsZero(cidr: string): boolean {
+  const [ip = '', bits] = cidr.split('/')
+  const n = ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0)
+  return n % 2 ** (32 - Number(bits)) === 0
+}
+
+export const InternalDhcp = z.object({
+  subnet: z
+    .cidrv4('a DHCP subnet is an IPv4 network such as 10.9.0.0/24')
+    .refine((s) => {
+      const bits = Number(s.split('/')[1])
+      return bits >= 8 && bits <= 30
+    }, 'a DHCP subnet is a /8 to a /30')
+    .refine(hostBitsZero, 'a DHCP subnet is written with its network address (host bits zero)'),
+})
+export type InternalDhcp = z.infer<typeof InternalDhcp>
+
 export const Network = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('nat'), portForwards: z.array(PortForward).default([]) }),
   /** A host-only segment shared by the VMs that name it, switched by the engine; no way out. */
-  z.object({ mode: z.literal('internal'), name: InternalNetworkName }),
+  z.object({ mode: z.literal('internal'), name: InternalNetworkName, dhcp: InternalDhcp.optional() }),
   z.object({ mode: z.literal('none') }),
 ])
 export type Network = z.infer<typeof Network>

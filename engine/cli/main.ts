@@ -14,6 +14,7 @@ import { runConsole } from './console.ts'
 import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
+import { networkChange, parseDhcpOption, parseNetworkOption, type NetworkChoice } from './network-option.ts'
 
 const program = new Command()
 program
@@ -381,13 +382,23 @@ program
     ]),
   )
   .option('--mac <mac>', 'MAC address, e.g. 52:54:00:12:34:56')
-  .addOption(new Option('--network <mode>', 'NAT or no network').choices(['nat', 'none']))
+  .option(
+    '--network <mode>',
+    'nat, none, or internal:NAME (a network only the VMs naming it share)',
+    parseNetworkOption,
+  )
   .option(
     '--forward <spec>',
     'NAT port forward [tcp|udp:][HOST-ADDR:]HOST-PORT:GUEST-PORT, repeatable (replaces the forwards); host address 127.0.0.1 unless given',
     (v: string, all: PortForward[] = []) => [...all, portForward(v)],
   )
   .option('--no-forwards', 'remove every port forward')
+  .option(
+    '--dhcp <subnet>',
+    "lease addresses on the card's internal network from SUBNET, e.g. 10.9.0.0/24",
+    parseDhcpOption,
+  )
+  .option('--no-dhcp', 'no DHCP for this card on its internal network')
   .addOption(new Option('--link <state>', 'plug or pull the cable').choices(['up', 'down']))
   .option('--json', 'machine-readable output')
   .action(async (name: string, nic: string, o: Record<string, unknown>) =>
@@ -396,20 +407,21 @@ program
       if (o.model !== undefined) params.model = o.model as UpdateNicParams['model']
       if (o.mac !== undefined) params.mac = String(o.mac).toLowerCase()
       if (o.link !== undefined) params.linkUp = o.link === 'up'
-      const forwards = o.forward as PortForward[] | undefined
-      if (o.network === 'none') {
-        if (forwards) throw new VireoError('invalid_request', 'a card with no network has nothing to forward')
-        params.network = { mode: 'none' }
-      } else if (forwards || o.forwards === false || o.network === 'nat') {
-        const info = await c.call('vm.info', { vm: name })
-        const current = info.config.nics.find((n) => n.id === nic)?.network
-        const kept = current?.mode === 'nat' ? current.portForwards : []
-        params.network = { mode: 'nat', portForwards: forwards ?? (o.forwards === false ? [] : kept) }
-      }
+      const network = await networkChange(
+        nic,
+        {
+          network: o.network as NetworkChoice | undefined,
+          forwards: o.forward as PortForward[] | undefined,
+          noForwards: o.forwards === false,
+          dhcp: o.dhcp as string | false | undefined,
+        },
+        async () => (await c.call('vm.info', { vm: name })).config.nics.find((n) => n.id === nic)?.network,
+      )
+      if (network) params.network = network
       if (Object.keys(params).length === 2) {
         throw new VireoError(
           'invalid_request',
-          'nothing to change: give --model, --mac, --network, --forward or --link',
+          'nothing to change: give --model, --mac, --network, --forward, --dhcp or --link',
         )
       }
       const vm = await c.call('nic.update', params)

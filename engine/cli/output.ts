@@ -50,7 +50,11 @@ export function formatInfo(vm: VmInfo): string {
         ? ` (${n.network.portForwards.map((f) => `${f.protocol} ${f.hostAddress}:${f.hostPort} → ${f.guestPort}`).join(', ')})`
         : ''
     const cable = n.linkUp ? '' : ', cable unplugged'
-    lines.push(`NIC ${n.id}:   ${n.model}, ${n.mac}, ${n.network.mode}${forwards}${cable}`)
+    const network =
+      n.network.mode === 'internal'
+        ? `internal:${n.network.name}${n.network.dhcp ? ` (DHCP ${n.network.dhcp.subnet})` : ''}`
+        : n.network.mode
+    lines.push(`NIC ${n.id}:   ${n.model}, ${n.mac}, ${network}${forwards}${cable}`)
   }
   if (vm.lastError) lines.push(`Last error:  ${vm.lastError}`)
   return lines.join('\n')

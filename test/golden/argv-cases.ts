@@ -183,4 +183,21 @@ export const ARGV_CASES: ArgvCase[] = [
       hotplugSlots: 0,
     }),
   ),
+  argvCase(
+    'internal-network',
+    vm({
+      id: '88888888-8888-4888-8888-888888888888',
+      name: 'lab node',
+      machine: { type: 'q35', version: 'pc-q35-7.2' },
+      firmware: 'bios',
+      cpus: 1,
+      memoryMiB: 256,
+      cdroms: [{ id: 'cd0', path: null, bus: 'sata' }],
+      nics: [
+        { id: 'net0', model: 'virtio-net', mac: '52:54:00:88:00:01', network: { mode: 'internal', name: 'lab' } },
+        { id: 'lab-b', model: 'e1000', mac: '52:54:00:88:00:02', network: { mode: 'internal', name: 'lab.2' } },
+        { id: 'wan', model: 'rtl8139', mac: '52:54:00:88:00:03', network: { mode: 'nat', portForwards: [] } },
+      ],
+    }),
+  ),
 ]

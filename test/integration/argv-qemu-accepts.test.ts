@@ -8,7 +8,7 @@ import { connect, createServer, type Socket } from 'node:net'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { VmConfig } from '../../engine/api/vm-config.ts'
-import { buildQemuArgv, type LaunchContext } from '../../engine/qemu/argv/index.ts'
+import { buildQemuArgv, internalNicSocketName, type LaunchContext } from '../../engine/qemu/argv/index.ts'
 import { ARGV_CASES, type ArgvCase } from '../golden/argv-cases.ts'
 
 const QEMU = 'qemu-system-x86_64'
@@ -171,6 +171,10 @@ describe('stock QEMU 7.2 accepts every golden command line', () => {
       expect(existsSync(join(ctx.vmDir, 'logs', 'serial.log'))).toBe(true)
       expect(existsSync(join(ctx.runtimeDir, 'serial.sock'))).toBe(true)
       expect(existsSync(join(ctx.runtimeDir, 'vnc.sock'))).toBe(config.display.adapter !== 'none')
+      // An internal network's card listens for the engine's switch, without waiting for it.
+      for (const n of config.nics.filter((x) => x.network.mode === 'internal')) {
+        expect(existsSync(join(ctx.runtimeDir, internalNicSocketName(n.id)))).toBe(true)
+      }
 
       const forwards = config.nics.flatMap((n) => (n.network.mode === 'nat' ? n.network.portForwards : []))
       if (forwards.length) {

@@ -249,7 +249,7 @@ describe('one device model, two renderings', () => {
         for (const o of [...parts.blockdevs, parts.device]) expect(rendered).toContainEqual(o)
       }
       for (const n of c.config.nics) {
-        const parts = nicDevices(c.config, n)
+        const parts = nicDevices(c.config, n, c.ctx)
         expect(rendered).toContainEqual(parts.device)
         if (parts.netdev) expect(rendered).toContainEqual(parts.netdev)
         else expect(parts.device.netdev).toBeUndefined()

@@ -29,7 +29,7 @@ export type { BlockdevJson, DeviceJson, NetdevJson, ObjectJson } from './json.ts
 export { qemuProcessName } from './top-level.ts'
 export { diskDevices, diskBlockdevs, iothreadId, scsiControllerId, type DiskDevices } from './disks.ts'
 export { cdromDevices, cdromMediumBlockdevs, type CdromDevices } from './cdrom.ts'
-export { nicDevices, nicNetdev, nicsWithLinkDown, type NicDevices } from './nic.ts'
+export { internalNicSocketName, nicDevices, nicNetdev, nicsWithLinkDown, type NicDevices } from './nic.ts'
 export { rootPortDevices } from './pcie.ts'
 export { bootIndexes } from './boot.ts'
 
@@ -65,7 +65,7 @@ export function buildQemuArgv(config: VmConfig, ctx: LaunchContext): string[] {
       return [...blockdevArgs(d.blockdevs), ...deviceArg(d.device)]
     }),
     ...config.nics.flatMap((nic) => {
-      const d = nicDevices(config, nic)
+      const d = nicDevices(config, nic, ctx)
       return [...(d.netdev ? netdevArg(d.netdev) : []), ...deviceArg(d.device)]
     }),
     ...(rng ? [...objectArg(rng.object), ...deviceArg(rng.device)] : []),

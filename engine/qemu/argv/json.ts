@@ -42,11 +42,9 @@ export interface FormatBlockdevJson extends BlockdevCommon {
 export type BlockdevJson = FileBlockdevJson | FormatBlockdevJson
 
 /** Arguments of netdev_add / `-netdev '{…}'` (QAPI's Netdev: hostfwd is a list of {str}). */
-export interface NetdevJson {
-  type: 'user'
-  id: string
-  hostfwd?: { str: string }[]
-}
+export type NetdevJson =
+  | { type: 'user'; id: string; hostfwd?: { str: string }[] }
+  | { type: 'stream'; id: string; server: boolean; addr: { type: 'unix'; path: string } }
 
 /** Arguments of object-add / `-object '{…}'`. */
 export interface ObjectJson {

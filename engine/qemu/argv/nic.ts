@@ -2,10 +2,20 @@
 // with one hostfwd rule per port forward, bound to exactly the address the forward names. A card
 // on the `none` network has no backend at all: the guest sees a card with no traffic (QEMU 7.2
 // prints "warning: nic <id> has no peer" for it).
+//
+// A card on an internal network is a stream netdev on which QEMU listens (a unix socket in the VM's
+// runtime dir), and the engine's switch (engine/net) connects to it. QEMU listens rather than the
+// engine because the switch must heal when a new engine re-attaches after a crash: checked on QEMU
+// 7.2, a stream server accepts a new client each time the last one went away (the guest's frames
+// flow again), and never waits for a client at start-up (frames sent meanwhile are dropped, as on
+// a cable with no switch behind it). QEMU as the client cannot heal (7.2 has no `reconnect` for
+// stream netdevs); a dgram netdev on unix sockets would, but Node has no unix datagram sockets.
+// Never `-netdev socket,mcast`: multicast may leave the host.
 import type { Nic, NicModel, PortForward, VmConfig } from '../../api/vm-config.ts'
 import { bootProp } from './boot.ts'
-import { ArgvError } from './context.ts'
+import { ArgvError, type LaunchContext } from './context.ts'
 import type { DeviceJson, NetdevJson } from './json.ts'
+import { runtimeSocket } from './paths.ts'
 import { placedAddress } from './pcie.ts'
 
 export const NIC_DRIVERS: Record<NicModel, string> = {
@@ -43,10 +53,21 @@ function checkForwards(nic: Nic, forwards: PortForward[]): void {
   }
 }
 
-export function nicNetdev(nic: Nic): NetdevJson | null {
+/** The socket's name in the runtime dir: QEMU listens on it, the engine's switch connects. */
+export function internalNicSocketName(nicId: string): `${string}.net` {
+  return `${nicId}.net`
+}
+
+export function nicNetdev(nic: Nic, ctx: LaunchContext): NetdevJson | null {
   if (nic.network.mode === 'none') return null
-  if (nic.network.mode === 'internal')
-    throw new ArgvError(`the network card "${nic.id}" names an internal network, which this build cannot run`)
+  if (nic.network.mode === 'internal') {
+    return {
+      type: 'stream',
+      id: netdevId(nic.id),
+      server: true,
+      addr: { type: 'unix', path: runtimeSocket(ctx, internalNicSocketName(nic.id)) },
+    }
+  }
   const forwards = nic.network.portForwards
   checkForwards(nic, forwards)
   return {
@@ -56,8 +77,8 @@ export function nicNetdev(nic: Nic): NetdevJson | null {
   }
 }
 
-export function nicDevices(config: VmConfig, nic: Nic): NicDevices {
-  const netdev = nicNetdev(nic)
+export function nicDevices(config: VmConfig, nic: Nic, ctx: LaunchContext): NicDevices {
+  const netdev = nicNetdev(nic, ctx)
   return {
     netdev,
     device: {

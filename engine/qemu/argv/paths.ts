@@ -10,7 +10,10 @@ export function vmFilePath(ctx: LaunchContext, p: string): string {
   return resolve(ctx.vmDir, p)
 }
 
-export function runtimeSocket(ctx: LaunchContext, name: 'qmp.sock' | 'serial.sock' | 'vnc.sock'): string {
+export function runtimeSocket(
+  ctx: LaunchContext,
+  name: 'qmp.sock' | 'serial.sock' | 'vnc.sock' | `${string}.net`,
+): string {
   const path = join(ctx.runtimeDir, name)
   if (Buffer.byteLength(path) > SUN_PATH_MAX) {
     throw new ArgvError(
