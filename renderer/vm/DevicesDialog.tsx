@@ -351,6 +351,17 @@ function NicRow(props: {
             sx={{ flex: 1 }}
           />
         )}
+        {f.mode === 'internal' && (
+          <TextField
+            size="small"
+            label={`DHCP subnet of ${nic.id}`}
+            value={f.dhcp}
+            disabled={props.locked}
+            onChange={(e) => set('dhcp', e.target.value)}
+            helperText="e.g. 10.9.0.0/24: the engine hands out addresses; empty for none."
+            sx={{ flex: 1 }}
+          />
+        )}
       </Stack>
       <Stack direction="row" spacing={2} sx={{ alignItems: 'center' }}>
         <FormControlLabel

@@ -3,6 +3,7 @@
 // changed, or the sentence that says why the change cannot be made.
 import type { UpdateDiskParams, UpdateNicParams } from '../../engine/api/rpc.ts'
 import {
+  InternalDhcp,
   InternalNetworkName,
   MacAddress,
   type Disk,
@@ -50,6 +51,8 @@ export interface NicForm {
   mode: Network['mode']
   /** The internal network's name (internal mode only). */
   internal: string
+  /** The subnet the engine leases addresses from on that network; '' for no DHCP. */
+  dhcp: string
 }
 
 export function nicForm(n: Nic): NicForm {
@@ -58,6 +61,7 @@ export function nicForm(n: Nic): NicForm {
     mac: n.mac,
     mode: n.network.mode,
     internal: n.network.mode === 'internal' ? n.network.name : '',
+    dhcp: n.network.mode === 'internal' ? (n.network.dhcp?.subnet ?? '') : '',
   }
 }
 
@@ -75,12 +79,18 @@ export function nicChanges(
     params.mac = mac
   }
   const current = nicForm(n)
-  if (f.mode !== current.mode || (f.mode === 'internal' && f.internal.trim() !== current.internal)) {
+  const internalChanged =
+    f.mode === 'internal' && (f.internal.trim() !== current.internal || f.dhcp.trim() !== current.dhcp)
+  if (f.mode !== current.mode || internalChanged) {
     if (f.mode === 'internal') {
       const name = InternalNetworkName.safeParse(f.internal.trim())
       if (!name.success)
         return { params: null, error: sentence(name.error.issues[0]?.message ?? 'invalid network name') }
-      params.network = { mode: 'internal', name: name.data }
+      const subnet = f.dhcp.trim()
+      const dhcp = subnet ? InternalDhcp.safeParse({ subnet }) : null
+      if (dhcp && !dhcp.success)
+        return { params: null, error: sentence(dhcp.error.issues[0]?.message ?? 'invalid subnet') }
+      params.network = { mode: 'internal', name: name.data, ...(dhcp?.success ? { dhcp: dhcp.data } : {}) }
     } else if (f.mode === 'nat') {
       // Forwards stay as they were when the card was on NAT already.
       params.network = { mode: 'nat', portForwards: n.network.mode === 'nat' ? n.network.portForwards : [] }

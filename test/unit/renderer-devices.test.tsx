@@ -72,6 +72,15 @@ describe('device forms', () => {
     expect(nicChanges(ID, nic, { ...f, mode: 'internal', internal: 'a b' }).error).toMatch(
       /internal network name/,
     )
+    expect(
+      nicChanges(ID, nic, { ...f, mode: 'internal', internal: 'lab', dhcp: '10.9.0.0/24' }).params,
+    ).toEqual({
+      vm: ID,
+      nic: 'net0',
+      network: { mode: 'internal', name: 'lab', dhcp: { subnet: '10.9.0.0/24' } },
+    })
+    const hostBits = nicChanges(ID, nic, { ...f, mode: 'internal', internal: 'lab', dhcp: '10.9.0.1/24' })
+    expect(hostBits.error).toMatch(/network address/)
     expect(nicChanges(ID, nic, { ...f, mac: '01:00:00:00:00:01' }).error).toMatch(/unicast/)
     expect(nicChanges(ID, nic, { ...f, mac: '52:54:00:AA:BB:CD' }).params).toEqual({
       vm: ID,
