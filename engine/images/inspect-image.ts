@@ -103,7 +103,8 @@ export async function inspectImageFile(path: string, deps: InspectDeps): Promise
     let iso: ImageInspection['iso'] = null
     let disk: ImageInspection['disk'] = null
     let found: Found | null = null
-    if (looksLikeIso(r)) {
+    // Named .iso and not ISO 9660 at all: most likely cut short before its descriptors; say so.
+    if (looksLikeIso(r) || extname(path).toLowerCase() === '.iso') {
       kind = 'iso'
       const facts = readIso(path, r)
       iso = { volumeId: facts.volumeId, bootable: facts.bootable, hybrid: facts.hybrid }
@@ -163,9 +164,10 @@ function kernelOf(r: FileReader): Found | null {
 }
 
 /**
- * The inspection `create` acts on, for the image given in the role it was given: an `--iso` that is
- * no ISO 9660 file and a `--kernel` that is no Linux bzImage (QEMU also loads multiboot and ELF
- * kernels) are left to the firmware and QEMU, undetected, rather than refused. A truncated ISO is.
+ * The inspection `create` acts on, for the image in the role it was given: an `--iso` that is no
+ * ISO 9660 file (and not named .iso) and a `--kernel` that is no Linux bzImage (QEMU also loads
+ * multiboot and ELF kernels) are left to the firmware and QEMU, undetected, rather than refused.
+ * A truncated ISO is refused.
  */
 export async function inspectForCreate(
   path: string,
@@ -176,7 +178,10 @@ export async function inspectForCreate(
     const r = new FileReader(path)
     let ours: boolean
     try {
-      ours = role === 'iso' ? looksLikeIso(r) : parseLinuxKernel(r.read(0, KERNEL_HEAD_BYTES)) !== null
+      ours =
+        role === 'iso'
+          ? looksLikeIso(r) || extname(path).toLowerCase() === '.iso'
+          : parseLinuxKernel(r.read(0, KERNEL_HEAD_BYTES)) !== null
     } finally {
       r.close()
     }
