@@ -29,7 +29,7 @@ import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from '.
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
-import { inspectForCreate, inspectImageFile, type InspectDeps } from './images/inspect-image.ts'
+import { adviceFor, inspectForCreate, inspectImageFile, type InspectDeps } from './images/inspect-image.ts'
 import { UEFI_MIN_MIB } from './images/recommend.ts'
 import { loadOsIndex } from './osinfo/os-index.ts'
 import { prepareExistingDisk } from './storage/existing-disk.ts'
@@ -272,7 +272,7 @@ export class Engine implements RpcBackend {
         : existingDisk
           ? await inspectForCreate(existingDisk, 'disk', this.inspectDeps())
           : null
-    const advice = inspection?.recommended
+    const advice = adviceFor(inspection, p.os, this.inspectDeps())
     const firmware = p.firmware ?? advice?.firmware.value ?? 'bios'
     let memoryMiB = p.memoryMiB ?? advice?.memoryMiB.value ?? 1024
     if (p.memoryMiB === undefined && firmware === 'uefi') memoryMiB = Math.max(memoryMiB, UEFI_MIN_MIB)

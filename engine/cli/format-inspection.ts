@@ -16,8 +16,12 @@ export function formatInspection(i: ImageInspection): string {
     lines.push(
       `Disk:     ${i.disk.format}, ${i.disk.virtualSize} bytes virtual${i.disk.backingFile ? `, backing file ${i.disk.backingFile}` : ''}`,
     )
+  // Why no OS was recognised is one of the warnings; it belongs beside the verdict.
+  const unknown = i.os ? undefined : i.warnings.find((w) => w.startsWith('OS not recognised: '))
   lines.push(
-    i.os ? `OS:       ${i.os.name} (${i.os.id}, ${i.os.source}): ${i.os.evidence}` : 'OS:       unknown',
+    i.os
+      ? `OS:       ${i.os.name} (${i.os.id}, ${i.os.source}): ${i.os.evidence}`
+      : `OS:       unknown${unknown ? ` (${unknown.replace('OS not recognised: ', '')})` : ''}`,
     '',
     'Recommended:',
   )
@@ -31,6 +35,6 @@ export function formatInspection(i: ImageInspection): string {
     ['cpus', String(r.cpus.value), r.cpus.reason],
   ]
   lines.push(...table(rows.map(([k, v, why]) => [`  ${k}`, v, why])).split('\n'))
-  for (const w of i.warnings) lines.push(`Note:     ${w}`)
+  for (const w of i.warnings) if (w !== unknown) lines.push(`Note:     ${w}`)
   return lines.join('\n')
 }

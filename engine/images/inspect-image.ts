@@ -7,7 +7,7 @@ import { VireoError } from '../api/errors.ts'
 import type { DetectedOs, ImageInspection } from '../api/rpc.ts'
 import { GENERIC_LINUX } from '../osinfo/built-in.ts'
 import { matchIsoOs } from '../osinfo/match-media.ts'
-import type { OsIndex } from '../osinfo/os-index.ts'
+import { findOs, type OsIndex } from '../osinfo/os-index.ts'
 import type { OsRecord } from '../osinfo/os-record.ts'
 import { inspectImage } from '../storage/existing-disk.ts'
 import { FileReader, findIsoFile, looksLikeIso, readIso, type IsoFacts } from './iso9660.ts'
@@ -188,4 +188,30 @@ export async function inspectForCreate(
     if (!ours) return null
   }
   return inspectImageFile(path, deps)
+}
+
+/**
+ * The settings `create` fills in: the inspection's, or, when the user names the OS (`--os`), those
+ * of that OS for the same image. An OS id Vireo does not know is refused (a typo would otherwise
+ * silently give generic defaults).
+ */
+export function adviceFor(
+  inspection: ImageInspection | null,
+  osId: string | undefined,
+  deps: InspectDeps,
+): ImageInspection['recommended'] | null {
+  if (osId === undefined) return inspection?.recommended ?? null
+  const os = findOs(deps.osIndex(), osId)
+  if (!os) {
+    throw new VireoError(
+      'invalid_request',
+      `Vireo knows no OS "${osId}": give an osinfo-db short id such as debian11, ubuntu22.04 or win10`,
+    )
+  }
+  if (!inspection) return null
+  return recommend(
+    os,
+    { kind: inspection.kind, bootable: inspection.iso?.bootable ?? null },
+    { cpus: deps.hostCpus },
+  )
 }

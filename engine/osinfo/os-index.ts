@@ -4,7 +4,7 @@
 // mtimes (an upgrade or a local edit rebuilds it), and in memory for the engine's lifetime.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { BUILT_IN_OSES } from './built-in.ts'
+import { BUILT_IN_OSES, GENERIC_LINUX } from './built-in.ts'
 import type { OsRecord } from './os-record.ts'
 import { osinfoFiles, parseOsinfoDb } from './parse-osinfo-db.ts'
 
@@ -94,4 +94,13 @@ function writeCache(file: string, key: string, records: OsRecord[]): void {
 /** Forgets the in-memory copy (tests measure a cold load). */
 export function forgetOsIndex(): void {
   memory.clear()
+}
+
+/** An OS by its short id (osinfo-db's, or a built-in one such as `linux`), or null. */
+export function findOs(index: OsIndex, id: string): OsRecord | null {
+  return (
+    index.osinfo.find((o) => o.id === id) ??
+    index.builtIn.find((o) => o.id === id) ??
+    (id === GENERIC_LINUX.id ? GENERIC_LINUX : null)
+  )
 }

@@ -169,6 +169,8 @@ describe('third-party boot images from Debian packages', () => {
     )
     const i = await vireo(dataDir, ['inspect', cut])
     expect(i.stderr).toMatch(/is truncated/)
+    const typo = await vireo(dataDir, ['create', 'typo', '--iso', GRUB_RESCUE, '--os', 'debian99'])
+    expect(typo.stderr).toMatch(/Vireo knows no OS "debian99"/)
     const orphan = await vireo(dataDir, ['create', 'orphan', '--initrd', NETBOOT_INITRD])
     expect(orphan.stderr).toMatch(/needs a kernel/)
     const names = (JSON.parse(await vireoOk(dataDir, ['list', '--json'])) as { name: string }[]).map(
@@ -176,5 +178,15 @@ describe('third-party boot images from Debian packages', () => {
     )
     expect(names).not.toContain('cut')
     expect(names).not.toContain('orphan')
+    expect(names).not.toContain('typo')
+  })
+
+  it('takes the OS the user names over the detected one, with its defaults', async () => {
+    const vm = JSON.parse(
+      await vireoOk(dataDir, ['create', 'named', '--iso', GRUB_RESCUE, '--os', 'debian11', '--json']),
+    ) as VmInfo
+    expect(vm.config).toMatchObject({ os: 'debian11', memoryMiB: 1024, nics: [{ model: 'virtio-net' }] })
+    const info = await vireoOk(dataDir, ['info', 'named'])
+    expect(info).toMatch(/OS: +debian11/)
   })
 })

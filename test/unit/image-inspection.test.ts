@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { inspectImageFile, type InspectDeps } from '../../engine/images/inspect-image.ts'
+import { adviceFor, inspectImageFile, type InspectDeps } from '../../engine/images/inspect-image.ts'
 import { parseLinuxKernel } from '../../engine/images/linux-kernel.ts'
 import { GENERIC_LINUX } from '../../engine/osinfo/built-in.ts'
 import { forgetOsIndex, loadOsIndex } from '../../engine/osinfo/os-index.ts'
@@ -264,6 +264,16 @@ describe('recommendations', () => {
       reason: expect.stringMatching(/GRUB under OVMF runs out of memory/),
     })
     expect(r.cpus.value).toBe(2)
+  })
+
+  it("takes a named OS's defaults for the same image, and refuses an OS it does not know", async () => {
+    const i = await inspectImageFile(biosIso, deps())
+    expect(adviceFor(i, undefined, deps())?.nic.value).toBe('e1000')
+    const named = adviceFor(i, 'debian11', deps())
+    expect(named?.nic.value).toBe('virtio-net')
+    expect(named?.firmware.value).toBe('bios')
+    expect(adviceFor(i, 'linux', deps())?.diskBus.value).toBe('virtio-blk')
+    expect(() => adviceFor(i, 'debian99', deps())).toThrow(/Vireo knows no OS "debian99"/)
   })
 
   it('gives an unknown OS generic defaults whose reasons say so', async () => {
