@@ -2,6 +2,7 @@
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
 import { VireoError } from './api/errors.ts'
@@ -16,6 +17,7 @@ import type {
   VmSummary,
   UpdateVmParams,
   DiskCheckResult,
+  ImageInspection,
   Params,
   UpdateNicParams,
   UpdateDiskParams,
@@ -34,6 +36,9 @@ import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
 import { InternalNetworks, internalPorts } from './net/internal-networks.ts'
+import { adviceFor, inspectForCreate, inspectImageFile, type InspectDeps } from './images/inspect-image.ts'
+import { UEFI_MIN_MIB } from './images/recommend.ts'
+import { loadOsIndex } from './osinfo/os-index.ts'
 import { prepareExistingDisk } from './storage/existing-disk.ts'
 import { checkDisk, formatBytes, growDisk, rewriteDisk } from './storage/disk-ops.ts'
 import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
@@ -266,10 +271,23 @@ export class Engine implements RpcBackend {
     const qemu = await this.qemu()
     const id = randomUUID()
     const dir = this.library.dirFor(id)
-    const firmware = p.firmware ?? 'bios'
     const machineType = p.machine ?? 'q35'
     const iso = p.iso ? checkUserFile(p.iso, 'ISO image') : null
     const existingDisk = p.disk ? checkUserFile(p.disk, 'disk image') : null
+    const directBoot = this.directBootOf(p)
+    // What the user left open comes from the image that decides how the VM boots; a truncated ISO
+    // is refused here, before anything is written.
+    const inspection = directBoot
+      ? await inspectForCreate(directBoot.kernel, 'kernel', this.inspectDeps())
+      : iso
+        ? await inspectForCreate(iso, 'iso', this.inspectDeps())
+        : existingDisk
+          ? await inspectForCreate(existingDisk, 'disk', this.inspectDeps())
+          : null
+    const advice = adviceFor(inspection, p.os, this.inspectDeps())
+    const firmware = p.firmware ?? advice?.firmware.value ?? 'bios'
+    let memoryMiB = p.memoryMiB ?? advice?.memoryMiB.value ?? 1024
+    if (p.memoryMiB === undefined && firmware === 'uefi') memoryMiB = Math.max(memoryMiB, UEFI_MIN_MIB)
     if (existingDisk) this.assertDiskFree(existingDisk, null)
     if (p.disk && p.diskSize)
       throw new VireoError('invalid_request', 'give either an existing disk or a new disk size, not both')
@@ -285,7 +303,7 @@ export class Engine implements RpcBackend {
     mkdirSync(join(dir, 'logs'), { recursive: true })
     try {
       const disks: VmConfigInput['disks'] = []
-      const bus = p.diskBus ?? 'virtio-blk'
+      const bus = p.diskBus ?? advice?.diskBus.value ?? 'virtio-blk'
       if (existingDisk) {
         const job = p.job
         const prepared = await prepareExistingDisk({
@@ -321,11 +339,12 @@ export class Engine implements RpcBackend {
         id,
         name: p.name,
         createdAt: new Date().toISOString(),
+        ...((p.os ?? inspection?.os?.id) ? { os: p.os ?? inspection?.os?.id } : {}),
         machine: { type: machineType, version: qemu.machineAliases[machineType] },
         firmware,
         accelerator: p.accelerator ?? 'auto',
-        cpus: p.cpus ?? 1,
-        memoryMiB: p.memoryMiB ?? 1024,
+        cpus: p.cpus ?? advice?.cpus.value ?? 1,
+        memoryMiB,
         disks,
         // A CD drive is always there (empty or not): SATA drives cannot be hot-plugged later.
         cdroms: [{ id: 'cd0', path: iso, bus: machineType === 'pc' ? 'ide' : 'sata' }],
@@ -335,12 +354,13 @@ export class Engine implements RpcBackend {
             : [
                 {
                   id: 'net0',
-                  model: p.nic ?? 'virtio-net',
+                  model: p.nic ?? advice?.nic.value ?? 'virtio-net',
                   mac: this.newMac(),
                   network: { mode: 'nat', portForwards: [] },
                 },
               ],
         bootOrder: p.bootOrder ?? ['disk', 'cdrom'],
+        ...(directBoot ? { directBoot } : {}),
       }
       return this.register(input)
     } catch (err) {
@@ -413,6 +433,35 @@ export class Engine implements RpcBackend {
         ...(job ? { onProgress: (progress) => this.emit('job.progress', { job, ...progress }) } : {}),
       })
     })
+  }
+
+  private inspectDeps(): InspectDeps {
+    return {
+      qemuImg: async () => (await this.qemu()).img,
+      osIndex: () => loadOsIndex({ cacheFile: join(userCacheDir(this.env), 'osinfo-index.json') }),
+      hostCpus: availableParallelism(),
+    }
+  }
+
+  inspectImage(path: string): Promise<ImageInspection> {
+    return inspectImageFile(path, this.inspectDeps())
+  }
+
+  /** A kernel, initrd and command line to boot directly: used where they are, never copied. */
+  private directBootOf(p: CreateVmParams): VmConfigInput['directBoot'] {
+    if (!p.kernel) {
+      if (p.initrd || p.cmdline !== undefined)
+        throw new VireoError(
+          'invalid_request',
+          'an initrd or a kernel command line needs a kernel (--kernel)',
+        )
+      return undefined
+    }
+    return {
+      kernel: checkUserFile(p.kernel, 'kernel'),
+      ...(p.initrd ? { initrd: checkUserFile(p.initrd, 'initrd') } : {}),
+      cmdline: p.cmdline ?? '',
+    }
   }
 
   update(p: UpdateVmParams): Promise<VmInfo> {
@@ -703,6 +752,16 @@ export class Engine implements RpcBackend {
           )
         }
       }
+      for (const [what, f] of [
+        ['kernel', c.directBoot?.kernel],
+        ['initrd', c.directBoot?.initrd],
+      ] as const) {
+        if (f && !existsSync(resolveVmPath(e.record.dir, f)))
+          throw new VireoError(
+            'not_found',
+            `the ${what} ${resolveVmPath(e.record.dir, f)} to boot no longer exists`,
+          )
+      }
       for (const d of c.disks) {
         const p = resolveVmPath(e.record.dir, d.path)
         if (!existsSync(p)) throw new VireoError('not_found', `the disk image ${p} does not exist`)
@@ -884,17 +943,12 @@ export class Engine implements RpcBackend {
     'disk.convert': (params) => this.rewriteDisk(params, 'convert'),
     'vm.qemuArgv': async ({ vm }) => ({ argv: await this.qemuArgv(vm) }),
     'vm.screenshot': ({ vm }) => this.screenshot(vm),
-    // Contract ahead of the code (issue 4, in progress): refused in words until each lands.
     'disk.update': (params) => this.updateDisk(params),
     'cdrom.change': (params) => this.changeCdrom(params),
-    'image.inspect': () => unavailable('inspecting images'),
+    'image.inspect': ({ path }) => this.inspectImage(path),
     'vm.import': (params) => this.importVm(params),
     'vm.export': (params) => this.exportVm(params),
   }
-}
-
-function unavailable(what: string): never {
-  throw new VireoError('unavailable', `${what} is not in this build of Vireo yet`)
 }
 
 function diskSerial(): string {

@@ -9,6 +9,8 @@ APT_PACKAGES=(
   xorriso mtools osinfo-db chromium iproute2 xz-utils zstd ca-certificates
   # Baselines for `npm run bench`: Debian's noVNC + websockify against the same QEMU.
   novnc websockify
+  # Third-party boot images the tests detect and boot: GRUB's rescue CD, iPXE, Debian's netboot installer.
+  grub-rescue-pc ipxe debian-installer-12-netboot-amd64
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

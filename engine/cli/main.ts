@@ -15,6 +15,7 @@ import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
 import { networkChange, parseDhcpOption, parseNetworkOption, type NetworkChoice } from './network-option.ts'
+import { formatInspection } from './format-inspection.ts'
 
 const program = new Command()
 program
@@ -123,10 +124,18 @@ program
   .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
   .addOption(new Option('--machine <type>', 'machine type').choices(['q35', 'pc']))
   .option('--tcg', 'always use software emulation for this VM')
+  .option('--kernel <path>', 'boot this Linux kernel directly (used in place, not copied)', absolute)
+  .option('--initrd <path>', 'the initrd for --kernel', absolute)
+  .option('--cmdline <text>', 'the kernel command line for --kernel')
+  .option('--os <id>', 'the guest OS (an osinfo-db short id such as debian12); detected when omitted')
   .option('--json', 'machine-readable output')
   .action(async (name: string, o: Record<string, unknown>) =>
     withHost(!!o.json, async (c) => {
       const params: CreateVmParams = { name }
+      if (o.kernel) params.kernel = o.kernel as string
+      if (o.initrd) params.initrd = o.initrd as string
+      if (o.cmdline !== undefined) params.cmdline = o.cmdline as string
+      if (o.os) params.os = o.os as string
       if (o.iso) params.iso = o.iso as string
       if (o.disk) params.disk = o.disk as string
       if (o.diskMode) params.diskMode = o.diskMode as CreateVmParams['diskMode']
@@ -181,6 +190,19 @@ program
         .finally(() => progress.dispose())
       if (o.json) progress.printResult(r)
       else console.log(`Exported "${name}" to ${r.path} (${r.bytes} bytes).`)
+    }),
+  )
+
+program
+  .command('inspect')
+  .description('what an ISO, disk image, appliance or kernel is, its OS, and good settings for a VM from it')
+  .argument('<file>', 'the file to look into', absolute)
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const inspection = await c.call('image.inspect', { path: file })
+      if (o.json) printJson(inspection)
+      else console.log(formatInspection(inspection))
     }),
   )
 

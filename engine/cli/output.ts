@@ -32,6 +32,12 @@ export function formatInfo(vm: VmInfo): string {
     `CPUs:        ${c.cpus}`,
     `Memory:      ${c.memoryMiB} MiB`,
     `Boot order:  ${c.bootOrder.join(', ')}`,
+    ...(c.os ? [`OS:          ${c.os}`] : []),
+    ...(c.directBoot
+      ? [
+          `Kernel:      ${c.directBoot.kernel}${c.directBoot.initrd ? ` (initrd ${c.directBoot.initrd})` : ''}${c.directBoot.cmdline ? `, command line "${c.directBoot.cmdline}"` : ''}`,
+        ]
+      : []),
     `Folder:      ${vm.dir}`,
   ]
   for (const d of c.disks) {

@@ -31,6 +31,9 @@ export function execFileText(
       if (timer) clearTimeout(timer)
       resolvePromise({ code, signal, stdout, stderr })
     })
+    // A program that exits before reading its input (qemu-img refusing a file at once) closes the
+    // pipe first; that EPIPE is no failure of the run, and unhandled it would end the whole process.
+    child.stdin.on('error', () => undefined)
     child.stdin.end(opts.input ?? '')
   })
 }

@@ -200,4 +200,25 @@ export const ARGV_CASES: ArgvCase[] = [
       ],
     }),
   ),
+  argvCase(
+    'direct-kernel-boot',
+    vm({
+      id: '77777777-7777-4777-8777-777777777777',
+      name: 'netboot installer',
+      machine: { type: 'q35', version: 'pc-q35-7.2' },
+      firmware: 'bios',
+      cpus: 1,
+      memoryMiB: 512,
+      disks: [{ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus: 'virtio-blk', serial: 'NETBOOT-0' }],
+      cdroms: [{ id: 'cd0', path: null, bus: 'sata' }],
+      nics: [{ id: 'net0', model: 'virtio-net', mac: '52:54:00:00:00:77', network: { mode: 'nat', portForwards: [] } }],
+      // A kernel used where it is (absolute), an initrd beside the VM (relative), a command line
+      // with the commas and spaces real ones have.
+      directBoot: {
+        kernel: '/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux',
+        initrd: 'boot/initrd.gz',
+        cmdline: 'console=ttyS0,115200n8 priority=low ---',
+      },
+    }),
+  ),
 ]

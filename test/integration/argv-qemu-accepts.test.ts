@@ -3,13 +3,14 @@
 // it, open its sockets and serial log at the escaped paths, and bind port forwards where they say.
 // The paths are moved to a temporary folder whose names contain commas, spaces and non-ASCII.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { VmConfig } from '../../engine/api/vm-config.ts'
 import { buildQemuArgv, internalNicSocketName, type LaunchContext } from '../../engine/qemu/argv/index.ts'
 import { ARGV_CASES, type ArgvCase } from '../golden/argv-cases.ts'
+import { requireTestGuest } from '../support/guest.ts'
 
 const QEMU = 'qemu-system-x86_64'
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
@@ -18,6 +19,7 @@ const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
 const sandbox = /^-sandbox /m.test(execFileSync(QEMU, ['-help'], { encoding: 'utf8' }))
 // Short, because the sockets live here too (sun_path is 108 bytes).
 const root = mkdtempSync('/tmp/vx-')
+const testGuest = requireTestGuest()
 
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
@@ -53,6 +55,17 @@ async function materialise(c: ArgvCase, index: number): Promise<{ config: VmConf
     const file = resolve(vmDir, cd.path)
     mkdirSync(dirname(file), { recursive: true })
     writeFileSync(file, Buffer.alloc(1 << 20))
+  }
+  if (config.directBoot) {
+    // QEMU reads and checks a kernel while it builds the machine, so it must be a real one.
+    const kernel = resolve(vmDir, (config.directBoot.kernel = local(config.directBoot.kernel)))
+    mkdirSync(dirname(kernel), { recursive: true })
+    copyFileSync(testGuest.kernel, kernel)
+    if (config.directBoot.initrd) {
+      const initrd = resolve(vmDir, (config.directBoot.initrd = local(config.directBoot.initrd)))
+      mkdirSync(dirname(initrd), { recursive: true })
+      copyFileSync(testGuest.initrd, initrd)
+    }
   }
   for (const n of config.nics) {
     if (n.network.mode !== 'nat') continue

@@ -7,6 +7,7 @@ import { pcAhciController } from './ata-ports.ts'
 import { cdromDevices } from './cdrom.ts'
 import type { LaunchContext } from './context.ts'
 import { cpuMemoryArgs } from './cpu-memory.ts'
+import { directBootArgs } from './direct-boot.ts'
 import { diskDevices } from './disks.ts'
 import { displayArgs, displayDevice } from './display.ts'
 import { firmwareParts } from './firmware.ts'
@@ -45,6 +46,7 @@ export function buildQemuArgv(config: VmConfig, ctx: LaunchContext): string[] {
     ...topLevelArgs(config, ctx),
     ...machineArgs(config, ctx, firmware.machineProps),
     ...cpuMemoryArgs(config),
+    ...directBootArgs(config, ctx),
     ...blockdevArgs(firmware.blockdevs),
     ...monitorArgs(ctx),
     ...serialArgs(ctx),
