@@ -9,6 +9,7 @@ import { GENERIC_LINUX } from '../osinfo/built-in.ts'
 import { matchIsoOs } from '../osinfo/match-media.ts'
 import { findOs, type OsIndex } from '../osinfo/os-index.ts'
 import type { OsRecord } from '../osinfo/os-record.ts'
+import { readApplianceSummary } from '../appliance/open.ts'
 import { inspectImage } from '../storage/existing-disk.ts'
 import { FileReader, findIsoFile, looksLikeIso, readIso, type IsoFacts } from './iso9660.ts'
 import { KERNEL_HEAD_BYTES, parseLinuxKernel, type LinuxKernel } from './linux-kernel.ts'
@@ -103,6 +104,7 @@ export async function inspectImageFile(path: string, deps: InspectDeps): Promise
     let iso: ImageInspection['iso'] = null
     let disk: ImageInspection['disk'] = null
     let found: Found | null = null
+    let appliance: ImageInspection['appliance'] = null
     // Named .iso and not ISO 9660 at all: most likely cut short before its descriptors; say so.
     if (looksLikeIso(r) || extname(path).toLowerCase() === '.iso') {
       kind = 'iso'
@@ -126,6 +128,8 @@ export async function inspectImageFile(path: string, deps: InspectDeps): Promise
       warnings.push('boot it with: vireo create NAME --kernel PATH [--initrd PATH] [--cmdline TEXT]')
     } else if (applianceKind(r, path)) {
       kind = 'appliance'
+      // Read (and checked: paths, links, manifest, sizes) as an import would, before anything is written.
+      appliance = await readApplianceSummary(path)
       warnings.push('an appliance brings its own hardware; import it with: vireo import FILE')
     } else {
       kind = 'disk'
@@ -148,13 +152,31 @@ export async function inspectImageFile(path: string, deps: InspectDeps): Promise
       sizeBytes: r.size,
       iso,
       disk,
-      appliance: null,
+      appliance,
       os: found?.detected ?? null,
-      recommended: recommend(found?.os ?? null, facts, { cpus: deps.hostCpus }),
+      recommended: appliance
+        ? applianceHardware(appliance, recommend(null, facts, { cpus: deps.hostCpus }))
+        : recommend(found?.os ?? null, facts, { cpus: deps.hostCpus }),
       warnings,
     }
   } finally {
     r.close()
+  }
+}
+
+/** An appliance brings its hardware: what an import will give the VM, said as such. */
+function applianceHardware(
+  a: NonNullable<ImageInspection['appliance']>,
+  generic: ImageInspection['recommended'],
+): ImageInspection['recommended'] {
+  const said = "as the appliance's descriptor says"
+  return {
+    memoryMiB: { value: a.memoryMiB, reason: said },
+    cpus: { value: a.cpus, reason: said },
+    firmware: { value: a.firmware, reason: said },
+    diskSize: { value: null, reason: 'the appliance brings its disks' },
+    nic: a.nics[0] ? { value: a.nics[0].model, reason: said } : generic.nic,
+    diskBus: a.disks[0] ? { value: a.disks[0].bus, reason: said } : generic.diskBus,
   }
 }
 

@@ -10,6 +10,7 @@ import { adviceFor, inspectImageFile, type InspectDeps } from '../../engine/imag
 import { parseLinuxKernel } from '../../engine/images/linux-kernel.ts'
 import { GENERIC_LINUX } from '../../engine/osinfo/built-in.ts'
 import { forgetOsIndex, loadOsIndex } from '../../engine/osinfo/os-index.ts'
+import { repoRoot } from '../support/guest.ts'
 
 let dir: string
 const deps = (over: Partial<InspectDeps> = {}): InspectDeps => ({
@@ -157,14 +158,26 @@ describe('other kinds of files', () => {
     await expect(inspectImageFile(bad, deps())).rejects.toThrow(/header is broken|not a disk image/)
   })
 
-  it('takes an .ova tar and an .ovf descriptor as appliances, and refuses an .ova that is no tar', async () => {
+  it('takes an .ova tar and an .ovf descriptor as appliances, with their hardware, and refuses an .ova that is no tar', async () => {
     const ovf = join(dir, 'box.ovf')
-    writeFileSync(ovf, '<?xml version="1.0"?><Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"/>')
+    copyFileSync(join(repoRoot, 'test', 'fixtures', 'ovf', 'virtualbox7.ovf'), ovf)
     expect((await inspectImageFile(ovf, deps())).kind).toBe('appliance')
     const ova = join(dir, 'box.ova')
     execFileSync('tar', ['-cf', ova, '-C', dir, 'box.ovf'])
     const i = await inspectImageFile(ova, deps())
-    expect(i).toMatchObject({ kind: 'appliance', appliance: null })
+    expect(i).toMatchObject({
+      kind: 'appliance',
+      appliance: { name: 'debian-box', cpus: 2, memoryMiB: 2048, firmware: 'uefi' },
+      recommended: {
+        memoryMiB: { value: 2048, reason: "as the appliance's descriptor says" },
+        firmware: { value: 'uefi' },
+        nic: { value: 'e1000' },
+        diskSize: { value: null },
+      },
+    })
+    const empty = join(dir, 'empty.ovf')
+    writeFileSync(empty, '<?xml version="1.0"?><Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"/>')
+    await expect(inspectImageFile(empty, deps())).rejects.toThrow()
     const fake = join(dir, 'fake.ova')
     writeFileSync(fake, 'not a tar'.repeat(100))
     await expect(inspectImageFile(fake, deps())).rejects.toThrow(/not a tar archive/)
