@@ -74,7 +74,12 @@ export function serveRpc(transport: Transport, backend: RpcBackend): Disposable 
           },
         })
         if (!live.has(channel)) stream.close()
-        else streams.set(channel, stream)
+        else {
+          streams.set(channel, stream)
+          // What the stream gave while opening (the console's history) leaves before the reply, so
+          // the client has it when the stream opens and can tell it from what comes after.
+          flush(channel)
+        }
       } catch (err) {
         live.delete(channel)
         throw err

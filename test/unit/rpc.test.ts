@@ -174,6 +174,18 @@ describe.each(transports)('RPC over %s', (_name, make) => {
     expect(await ended).toBe('the VM stopped')
   })
 
+  it('has the history in hand when the stream opens, so a client can tell it from what follows', async () => {
+    // `vireo console --send` counts only output after its send: history arriving late would count.
+    const [s, c] = await make()
+    const fake = fakeBackend()
+    serveRpc(s, fake.backend)
+    const client = new RpcClient(c)
+    const stream = await client.openStream('console', vm.name)
+    const chunks: string[] = []
+    stream.onData((b) => chunks.push(new TextDecoder().decode(b)))
+    expect(chunks).toEqual(['history;'])
+  })
+
   it('sends what a stream gives in one turn as one frame, copied as it comes, all of it before the end', async () => {
     const [s, c] = await make()
     const fake = fakeBackend()
