@@ -35,6 +35,7 @@ import {
   DEFAULT_FORM,
   MEMORY_MAX_MIB,
   MEMORY_MIN_MIB,
+  sentence,
   SOURCE_LABELS,
   sourceMismatch,
   validateNewVm,
@@ -137,7 +138,7 @@ function NewVmDialogBody(props: NewVmDialogProps) {
   })
   /** The reason for a recommended value while the user keeps it; the fallback once they change it. */
   const why = (f: keyof Reasons, recommended: unknown, fallback: string) =>
-    reasons[f] && inspection && String(recommended) === String(form[f]) ? reasons[f] : fallback
+    reasons[f] && inspection && String(recommended) === String(form[f]) ? sentence(reasons[f]) : fallback
 
   const run = async (what: string, op: () => Promise<void>) => {
     setBusy(what)

@@ -178,12 +178,12 @@ describe('New VM wizard', () => {
     expect(call).toHaveBeenCalledWith('image.inspect', { path: debian.path })
     expect(screen.getByText('Detected Debian 12')).toBeTruthy()
     expect(screen.getByText(/volume id "Debian 12.5.0 amd64 n"/)).toBeTruthy()
-    expect(screen.getByText('Debian 12 recommends 2 GiB')).toBeTruthy()
+    expect(screen.getByText('Debian 12 recommends 2 GiB.')).toBeTruthy()
     // The card and the disk bus each say what virtio is and why it was chosen.
     expect(screen.getAllByText(/Fastest; needs virtio drivers.*Debian 12 has virtio drivers/)).toHaveLength(2)
     // Changing a recommended value drops its reason.
     fireEvent.change(input(/^Memory/), { target: { value: '1024' } })
-    expect(screen.queryByText('Debian 12 recommends 2 GiB')).toBeNull()
+    expect(screen.queryByText('Debian 12 recommends 2 GiB.')).toBeNull()
     await click('Create')
     expect(call).toHaveBeenCalledWith(
       'vm.create',
