@@ -273,6 +273,59 @@ export const ImageInspection = z.object({
 })
 export type ImageInspection = z.infer<typeof ImageInspection>
 
+/** A snapshot's display name: any text but control characters, and not blank. */
+export const SnapshotName = z
+  .string()
+  .trim()
+  .min(1, 'a snapshot name cannot be empty')
+  .max(128, 'a snapshot name is at most 128 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'a snapshot name cannot contain control characters')
+
+/** One point in a VM's snapshot tree. */
+export const SnapshotInfo = z.object({
+  id: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  name: z.string(),
+  description: z.string(),
+  createdAt: z.iso.datetime(),
+  /** The snapshot this one was taken after; null for the first. */
+  parent: z.string().nullable(),
+  /** `live`: memory and disks (reverting resumes the running guest); `disk`: disks only. */
+  kind: z.enum(['live', 'disk']),
+  /** The VM's settings when it was taken: reverting restores them. */
+  config: VmConfig,
+  /** A small PNG of the screen (base64) when the VM was running; null otherwise. */
+  thumbnail: z.string().nullable(),
+})
+export type SnapshotInfo = z.infer<typeof SnapshotInfo>
+
+export const SnapshotTree = z.object({
+  snapshots: z.array(SnapshotInfo),
+  /** Where the VM now stands: the snapshot its current state grew from; null before the first. */
+  current: z.string().nullable(),
+  /** Why a snapshot cannot be taken now (a raw disk, say), each with what to do; empty when it can. */
+  blockers: z.array(z.string()),
+})
+export type SnapshotTree = z.infer<typeof SnapshotTree>
+
+/** A device added to a VM, running (hot-plug) or stopped. */
+export const AttachParams = z.discriminatedUnion('kind', [
+  z.object({
+    vm: z.string().min(1),
+    kind: z.literal('disk'),
+    /** A new empty qcow2 of this size, or an existing image (used in place). */
+    size: SizeString.optional(),
+    image: z.string().min(1).optional(),
+    bus: DiskBus.optional(),
+  }),
+  z.object({
+    vm: z.string().min(1),
+    kind: z.literal('nic'),
+    model: NicModel.optional(),
+    network: Network.optional(),
+  }),
+])
+export type AttachParams = z.infer<typeof AttachParams>
+
 const Empty = z.object({}).strict()
 
 /** Every method: its params and its result. */
@@ -313,6 +366,40 @@ export const Methods = {
     params: VmRef.extend({ path: z.string().min(1), job: JobId.optional() }),
     result: z.object({ path: z.string(), bytes: z.number().int() }),
   },
+  'snapshot.list': { params: VmRef, result: SnapshotTree },
+  /** Live (memory and disks) when the VM runs, disks only when it is stopped. */
+  'snapshot.take': {
+    params: VmRef.extend({
+      name: SnapshotName,
+      description: z.string().max(4096).default(''),
+      job: JobId.optional(),
+    }),
+    result: SnapshotInfo,
+  },
+  /** Back to a snapshot: its disks, its settings, and (a live one) its running memory. */
+  'snapshot.revert': {
+    params: VmRef.extend({ snapshot: z.string().min(1), job: JobId.optional() }),
+    result: VmInfo,
+  },
+  /** Removes a snapshot; its data is merged so that no other snapshot and no current state changes. */
+  'snapshot.delete': {
+    params: VmRef.extend({ snapshot: z.string().min(1), job: JobId.optional() }),
+    result: SnapshotTree,
+  },
+  /** A new VM from this one (or one of its snapshots): a full copy, or linked (qcow2 backing files). */
+  'vm.clone': {
+    params: VmRef.extend({
+      name: VmName,
+      from: z.string().min(1).optional(),
+      linked: z.boolean().default(false),
+      job: JobId.optional(),
+    }),
+    result: VmInfo,
+  },
+  /** Adds a disk or a network card, running (hot-plug) or stopped; recorded in vm.json. */
+  'device.attach': { params: AttachParams, result: VmInfo },
+  /** Removes a disk or a network card by id; a running guest must release it (DEVICE_DELETED). */
+  'device.detach': { params: VmRef.extend({ device: z.string().min(1) }), result: VmInfo },
   'vm.start': { params: VmRef, result: VmInfo },
   'vm.pause': { params: VmRef, result: VmInfo },
   'vm.resume': { params: VmRef, result: VmInfo },
