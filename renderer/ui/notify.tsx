@@ -2,7 +2,6 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react'
 import Alert from '@mui/material/Alert'
 import Snackbar from '@mui/material/Snackbar'
-import { VireoError } from '../../engine/api/errors.ts'
 
 export interface Notify {
   /** `what` says what failed ("Could not start web"); the error adds why. */
@@ -24,10 +23,8 @@ export function useNotify(): Notify {
 
 /** The sentence to show for an error from the engine or the connection. */
 export function plainError(err: unknown): string {
-  if (err instanceof VireoError) {
-    if (err.code === 'unavailable') return 'the connection to the engine was lost'
-    return err.message
-  }
+  // The engine's and the client's own errors are sentences already ("UEFI needs OVMF, which is not
+  // installed", "the connection to the engine closed"): shown as they are.
   if (err instanceof Error) return err.message
   return String(err)
 }
