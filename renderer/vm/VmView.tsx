@@ -44,6 +44,7 @@ import {
   type VmAction,
 } from './actions.ts'
 import { DisplayPanel, type DisplayHandle, type Scaling } from './DisplayPanel.tsx'
+import { SnapshotPanel } from '../snapshots/SnapshotPanel.tsx'
 import { DevicesDialog } from './DevicesDialog.tsx'
 import { SettingsDialog } from './SettingsDialog.tsx'
 import { useVmActions } from './use-vm-actions.tsx'
@@ -85,7 +86,7 @@ export function VmView(props: VmViewProps) {
   const { vms, reasons } = useVms()
   const actions = useVmActions({ onDeleted: props.onBack })
   const vm = vms?.find((v) => v.id === props.vmId) ?? null
-  const [tab, setTab] = useState<'display' | 'console'>('display')
+  const [tab, setTab] = useState<'display' | 'console' | 'snapshots'>('display')
   const [scaling, setScaling] = useState<Scaling>('fit')
   const [fullscreen, setFullscreen] = useState(false)
   const [shooting, setShooting] = useState(false)
@@ -283,9 +284,10 @@ export function VmView(props: VmViewProps) {
             </span>
           </Tooltip>
         </Stack>
-        <Tabs value={tab} onChange={(_e, v: 'display' | 'console') => setTab(v)} sx={{ px: 1 }}>
+        <Tabs value={tab} onChange={(_e, v: typeof tab) => setTab(v)} sx={{ px: 1 }}>
           <Tab value="display" label="Display" id="tab-display" aria-controls="panel-display" />
           <Tab value="console" label="Serial console" id="tab-console" aria-controls="panel-console" />
+          <Tab value="snapshots" label="Snapshots" id="tab-snapshots" aria-controls="panel-snapshots" />
         </Tabs>
       </Paper>
       {reason && (
@@ -314,10 +316,12 @@ export function VmView(props: VmViewProps) {
             onStart={() => act('start')}
             onReleaseKeyboard={() => releaseTarget.current?.focus()}
           />
-        ) : (
+        ) : tab === 'console' ? (
           <Suspense fallback={<LinearProgress aria-label="Loading the console" />}>
             <ConsolePanel vm={vm} />
           </Suspense>
+        ) : (
+          <SnapshotPanel vm={vm} />
         )}
       </Box>
       {actions.dialog}
