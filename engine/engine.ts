@@ -1,7 +1,7 @@
 // The engine: the VM control plane. It owns the library and every running VM, and serves the RPC
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
@@ -43,6 +43,7 @@ import { prepareExistingDisk } from './storage/existing-disk.ts'
 import { checkDisk, formatBytes, growDisk, rewriteDisk } from './storage/disk-ops.ts'
 import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
 import { parseSize } from './storage/size.ts'
+import { checkUserFile } from './storage/user-file.ts'
 import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
 import { RunningVm, runtimeFiles } from './vm/running-vm.ts'
 
@@ -965,21 +966,6 @@ function unavailable(what: string): never {
 
 function diskSerial(): string {
   return `VIREO-${randomBytes(5).toString('hex').toUpperCase()}`
-}
-
-/** A path a user gave: absolute (clients resolve against their own working directory), a readable file. */
-function checkUserFile(p: string, what: string): string {
-  if (!isAbsolute(p))
-    throw new VireoError('invalid_request', `the ${what} path must be absolute (got "${p}")`)
-  let st
-  try {
-    st = statSync(p)
-  } catch {
-    throw new VireoError('not_found', `the ${what} ${p} does not exist`)
-  }
-  if (!st.isFile() && !st.isBlockDevice())
-    throw new VireoError('invalid_request', `the ${what} ${p} is not a file`)
-  return p
 }
 
 function describeDiskSetting(key: string): string {

@@ -1,8 +1,7 @@
 // What a file on the host is (ISO, disk image, appliance, Linux kernel), which OS it holds and what
 // a VM made from it should have. The content decides, never the name, except for appliances, whose
 // OVF is parsed elsewhere.
-import { statSync } from 'node:fs'
-import { extname, isAbsolute } from 'node:path'
+import { extname } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { DetectedOs, ImageInspection } from '../api/rpc.ts'
 import { GENERIC_LINUX } from '../osinfo/built-in.ts'
@@ -11,6 +10,7 @@ import { findOs, type OsIndex } from '../osinfo/os-index.ts'
 import type { OsRecord } from '../osinfo/os-record.ts'
 import { readApplianceSummary } from '../appliance/open.ts'
 import { inspectImage } from '../storage/existing-disk.ts'
+import { checkUserFile } from '../storage/user-file.ts'
 import { FileReader, findIsoFile, looksLikeIso, readIso, type IsoFacts } from './iso9660.ts'
 import { KERNEL_HEAD_BYTES, parseLinuxKernel, type LinuxKernel } from './linux-kernel.ts'
 import { recommend, type ImageFacts } from './recommend.ts'
@@ -33,20 +33,6 @@ const ISO_KERNEL_PATHS = [
   'boot/x86_64/loader/linux',
 ]
 
-/** A path a user gave: absolute (clients resolve it against their own working directory) and a file. */
-export function checkImagePath(p: string, what = 'image'): string {
-  if (!isAbsolute(p))
-    throw new VireoError('invalid_request', `the ${what} path must be absolute (got "${p}")`)
-  let st
-  try {
-    st = statSync(p)
-  } catch {
-    throw new VireoError('not_found', `the ${what} ${p} does not exist`)
-  }
-  if (!st.isFile() && !st.isBlockDevice())
-    throw new VireoError('invalid_request', `the ${what} ${p} is not a file`)
-  return p
-}
 
 interface Found {
   os: OsRecord
@@ -96,7 +82,7 @@ function applianceKind(r: FileReader, path: string): boolean {
 }
 
 export async function inspectImageFile(path: string, deps: InspectDeps): Promise<ImageInspection> {
-  checkImagePath(path)
+  checkUserFile(path, 'image')
   const r = new FileReader(path)
   try {
     const warnings: string[] = []
