@@ -33,7 +33,6 @@ const ISO_KERNEL_PATHS = [
   'boot/x86_64/loader/linux',
 ]
 
-
 interface Found {
   os: OsRecord
   detected: DetectedOs
