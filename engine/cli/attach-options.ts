@@ -25,12 +25,14 @@ export interface AttachOptions {
   bus?: (typeof ATTACH_BUSES)[number]
   model?: NicModel
   network?: NetworkChoice
+  /** A subnet the internal network's DHCP leases from (parsed by parseDhcpOption). */
+  dhcp?: string
 }
 
 /** The options that belong to each kind; any other given is refused rather than ignored. */
 const OWN: Record<'disk' | 'nic', (keyof AttachOptions)[]> = {
   disk: ['size', 'image', 'bus'],
-  nic: ['model', 'network'],
+  nic: ['model', 'network', 'dhcp'],
 }
 
 const FLAG: Record<keyof AttachOptions, string> = {
@@ -40,6 +42,7 @@ const FLAG: Record<keyof AttachOptions, string> = {
   bus: '--bus',
   model: '--model',
   network: '--network',
+  dhcp: '--dhcp',
 }
 
 export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions): AttachParams {
@@ -62,12 +65,21 @@ export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions)
       ...(o.bus !== undefined ? { bus: BUS[o.bus] } : {}),
     }
   }
+  const network = o.network
+  if (o.dhcp !== undefined && network?.mode !== 'internal') {
+    throw new VireoError(
+      'invalid_request',
+      'DHCP is served on internal networks: give --network internal:NAME with --dhcp',
+    )
+  }
   return {
     vm,
     kind: 'nic',
     ...(o.model !== undefined ? { model: o.model } : {}),
-    ...(o.network !== undefined
-      ? { network: o.network.mode === 'nat' ? { mode: 'nat', portForwards: [] } : o.network }
+    ...(network?.mode === 'nat' ? { network: { mode: 'nat', portForwards: [] } } : {}),
+    ...(network?.mode === 'none' ? { network } : {}),
+    ...(network?.mode === 'internal'
+      ? { network: { ...network, ...(o.dhcp !== undefined ? { dhcp: { subnet: o.dhcp } } : {}) } }
       : {}),
   }
 }

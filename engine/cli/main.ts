@@ -601,6 +601,11 @@ program
     ]),
   )
   .option('--network <mode>', 'nic: nat (default), none, or internal:NAME', parseNetworkOption)
+  .option(
+    '--dhcp <subnet>',
+    "nic: lease addresses on the card's internal network from SUBNET",
+    parseDhcpOption,
+  )
   .option('--json', 'machine-readable output')
   .action(async (name: string, kind: string, o: AttachOptions & { cdrom?: string; json?: boolean }) =>
     withHost(!!o.json, async (c) => {
