@@ -71,7 +71,7 @@ export class UnplugTimeoutError extends VireoError {
   constructor(device: string, ms: number) {
     super(
       'timeout',
-      `the guest did not release ${device} within ${Math.round(ms / 1000)} s (it may not support hot-unplug, or be busy); it stays attached: try again, or shut the VM down and detach it then`,
+      `the guest did not release ${device} within ${ms / 1000} s (it may not support hot-unplug, or be busy); it stays attached: try again, or shut the VM down and detach it then`,
     )
     this.name = 'UnplugTimeoutError'
     this.device = device
