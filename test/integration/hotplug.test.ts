@@ -1,6 +1,7 @@
 // Disks and network cards attached to and detached from the running test guest through the CLI, seen
 // (and then missed) by the guest's own /sys; SATA refused live; every change in vm.json, and still
 // there after a restart of the VM and after the background host is killed and a new one adopts it.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -195,5 +196,25 @@ describe('attaching and detaching devices', () => {
     expect(vmJson().disks.map((d) => d.id)).toEqual(['disk0'])
     expect(vmJson().nics.map((n) => n.id)).toEqual(['net0'])
     expect(await rootPorts()).toBe(ports)
+  })
+
+  it('attaches an existing image in place, and refuses one that another VM has', async () => {
+    const image = join(dataDir, 'shared.qcow2')
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '16M'])
+    const withImage = JSON.parse(
+      await vireoOk(dataDir, ['attach', 'box', 'disk', '--image', image, '--bus', 'scsi', '--json']),
+    ) as VmInfo
+    expect(withImage.config.disks.at(-1)).toMatchObject({ path: image, format: 'qcow2', bus: 'virtio-scsi' })
+    await vireoOk(dataDir, ['create', 'other', '--memory', '256'])
+    const taken = await vireo(dataDir, ['attach', 'other', 'disk', '--image', image])
+    expect(taken.code).not.toBe(0)
+    expect(taken.stderr).toMatch(/the disk .*shared\.qcow2 already belongs to the VM "box"/)
+    const missing = await vireo(dataDir, ['attach', 'other', 'disk', '--image', join(dataDir, 'nope.qcow2')])
+    expect(missing.stderr).toMatch(/the disk image .*nope\.qcow2 does not exist/)
+    const both = await vireo(dataDir, ['attach', 'other', 'disk'])
+    expect(both.stderr).toMatch(/needs --size SIZE \(a new disk\) or --image PATH/)
+    const id = withImage.config.disks.at(-1)!.id
+    expect(await vireoOk(dataDir, ['detach', 'box', id])).toMatch(`Its image stays at ${image}.`)
+    expect(existsSync(image)).toBe(true)
   })
 })
