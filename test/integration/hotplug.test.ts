@@ -92,6 +92,25 @@ describe('attaching and detaching devices', () => {
     expect(await rootPorts()).toBe(ports)
   })
 
+  it('hot-plugs a virtio-scsi disk on its own controller and an NVMe disk, and unplugs both', async () => {
+    const ports = await rootPorts()
+    await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '16M', '--bus', 'scsi'])
+    await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '24M', '--bus', 'nvme'])
+    await guestWaits('[ -e /sys/block/sda ] && [ -e /sys/block/nvme0n1 ]', 'SCSI-NVME')
+    await guestSays(
+      dataDir,
+      'box',
+      'echo SZ-$(cat /sys/block/sda/size)-$(cat /sys/block/nvme0n1/size)',
+      'SZ-32768-49152\\r?\\n',
+    )
+    const added = vmJson().disks.filter((d) => d.id !== 'disk0')
+    expect(added.map((d) => d.bus)).toEqual(['virtio-scsi', 'nvme'])
+    for (const d of added) await vireoOk(dataDir, ['detach', 'box', d.id])
+    await guestWaits('[ ! -e /sys/block/sda ] && [ ! -e /sys/block/nvme0n1 ]', 'NO-SCSI-NVME')
+    expect(vmJson().disks.map((d) => d.id)).toEqual(['disk0'])
+    expect(await rootPorts()).toBe(ports)
+  })
+
   it("plugs a card hot-plugged on an internal network into the engine's switch", async () => {
     const vmNow = JSON.parse(
       await vireoOk(dataDir, [
