@@ -620,7 +620,12 @@ program
         else console.log(`Inserted ${o.iso} into "${vm.name}".`)
         return
       }
-      const { iso: _iso, cdrom: _cd, json: _json, ...rest } = o
+      const { cdrom, json: _json, ...rest } = o
+      if (cdrom !== undefined)
+        throw new VireoError(
+          'invalid_request',
+          `--cdrom does not go with attaching a ${kind === 'disk' ? 'disk' : 'network card'}`,
+        )
       const params = attachParams(name, kind as 'disk' | 'nic', rest)
       const before = o.json ? null : await c.call('vm.info', { vm: name })
       const vm = await c.call('device.attach', params)
