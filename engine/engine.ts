@@ -21,6 +21,7 @@ import type {
   Params,
   UpdateNicParams,
   UpdateDiskParams,
+  AttachParams,
 } from './api/rpc.ts'
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, VmConfig, type VmConfigInput } from './api/vm-config.ts'
@@ -28,6 +29,8 @@ import { exportAppliance } from './appliance/export.ts'
 import { importAppliance } from './appliance/import.ts'
 import { uniqueName } from './appliance/unique-name.ts'
 import { ejectMedium, insertMedium } from './devices/cdrom-media.ts'
+import { attachDevice, type DeviceChangeContext } from './devices/attach.ts'
+import { detachDevice } from './devices/detach.ts'
 import { applyDiskSettings, changedDiskSettings } from './devices/disk-settings.ts'
 import { assignPlacements } from './devices/placement.ts'
 import { DEMO_VM_NAME, findDemoIso } from './host/demo-image.ts'
@@ -683,6 +686,43 @@ export class Engine implements RpcBackend {
     })
   }
 
+  /** What attaching and detaching (engine/devices) need to know of one VM. */
+  private async deviceContext(e: Entry): Promise<DeviceChangeContext> {
+    const { ctx, qemu } = await this.launchContext(e)
+    return {
+      config: e.record.config,
+      vmDir: e.record.dir,
+      state: e.state,
+      qmp: e.running?.qmp ?? null,
+      ctx,
+      qemuImg: qemu.img,
+      newMac: () => this.newMac(),
+      assertDiskFree: (path) => this.assertDiskFree(path, null),
+      networks: this.networks,
+    }
+  }
+
+  /** Adds a disk or a network card, hot-plugged when the VM runs; recorded once it is in. */
+  attachDevice(p: AttachParams): Promise<VmInfo> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      e.record = this.library.save(await attachDevice(await this.deviceContext(e), p))
+      this.emit('vm.updated', this.summary(e))
+      return this.info(e)
+    })
+  }
+
+  /** Removes a disk or a network card; a running guest must release it first. Images stay. */
+  detachDevice(p: Params<'device.detach'>): Promise<VmInfo> {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const { config } = await detachDevice(await this.deviceContext(e), p.device)
+      e.record = this.library.save(config)
+      this.emit('vm.updated', this.summary(e))
+      return this.info(e)
+    })
+  }
+
   private newMac(): string {
     const used = new Set(this.library.list().flatMap((r) => r.config.nics.map((n) => n.mac)))
     for (;;) {
@@ -955,8 +995,8 @@ export class Engine implements RpcBackend {
     'snapshot.revert': () => unavailable('snapshots are'),
     'snapshot.delete': () => unavailable('snapshots are'),
     'vm.clone': () => unavailable('cloning is'),
-    'device.attach': () => unavailable('attaching disks and network cards is'),
-    'device.detach': () => unavailable('detaching devices is'),
+    'device.attach': (params) => this.attachDevice(params),
+    'device.detach': (params) => this.detachDevice(params),
   }
 }
 

@@ -16,6 +16,13 @@ import { connectIfRunning, connectOrStart } from './connect.ts'
 import { formatInfo, formatList, printJson, reportError } from './output.ts'
 import { networkChange, parseDhcpOption, parseNetworkOption, type NetworkChoice } from './network-option.ts'
 import { formatInspection } from './format-inspection.ts'
+import {
+  addedDevice,
+  ATTACH_BUSES,
+  attachParams,
+  detachedMessage,
+  type AttachOptions,
+} from './attach-options.ts'
 
 const program = new Command()
 program
@@ -569,21 +576,78 @@ disk
 
 program
   .command('attach')
-  .description('attach a device to a VM, running or stopped (now: a disc in the CD drive)')
+  .description(
+    'attach a disk or a network card to a VM, running (hot-plug) or stopped, or put a disc in the CD drive',
+  )
   .argument('<name>', 'VM name or UUID')
-  .addArgument(new Argument('<kind>', 'what to attach').choices(['cdrom']))
-  .requiredOption('--iso <path>', 'the disc image to insert', absolute)
-  .option('--cdrom <id>', 'which CD drive (default: the first)')
+  .addArgument(new Argument('<kind>', 'what to attach').choices(['disk', 'nic', 'cdrom']))
+  .option('--iso <path>', 'cdrom: the disc image to insert', absolute)
+  .option('--cdrom <id>', 'cdrom: which CD drive (default: the first)')
+  .option('--size <size>', 'disk: a new empty qcow2 of this size in the VM folder, e.g. 8G')
+  .option('--image <path>', 'disk: an existing qcow2 or raw image, used in place', absolute)
+  .addOption(
+    new Option(
+      '--bus <bus>',
+      'disk: virtio (default), scsi or nvme; sata and ide only while stopped',
+    ).choices(ATTACH_BUSES),
+  )
+  .addOption(
+    new Option('--model <model>', 'nic: card model (default virtio-net)').choices([
+      'virtio-net',
+      'e1000',
+      'e1000e',
+      'rtl8139',
+      'vmxnet3',
+    ]),
+  )
+  .option('--network <mode>', 'nic: nat (default), none, or internal:NAME', parseNetworkOption)
+  .option(
+    '--dhcp <subnet>',
+    "nic: lease addresses on the card's internal network from SUBNET",
+    parseDhcpOption,
+  )
   .option('--json', 'machine-readable output')
-  .action(async (name: string, _kind: string, o: { iso: string; cdrom?: string; json?: boolean }) =>
+  .action(async (name: string, kind: string, o: AttachOptions & { cdrom?: string; json?: boolean }) =>
     withHost(!!o.json, async (c) => {
-      const vm = await c.call('cdrom.change', {
-        vm: name,
-        path: o.iso,
-        ...(o.cdrom ? { cdrom: o.cdrom } : {}),
-      })
+      if (kind === 'cdrom') {
+        if (!o.iso) throw new VireoError('invalid_request', 'attach cdrom needs --iso PATH')
+        const vm = await c.call('cdrom.change', {
+          vm: name,
+          path: o.iso,
+          ...(o.cdrom ? { cdrom: o.cdrom } : {}),
+        })
+        if (o.json) printJson(vm)
+        else console.log(`Inserted ${o.iso} into "${vm.name}".`)
+        return
+      }
+      const { cdrom, json: _json, ...rest } = o
+      if (cdrom !== undefined)
+        throw new VireoError(
+          'invalid_request',
+          `--cdrom does not go with attaching a ${kind === 'disk' ? 'disk' : 'network card'}`,
+        )
+      const params = attachParams(name, kind as 'disk' | 'nic', rest)
+      const before = o.json ? null : await c.call('vm.info', { vm: name })
+      const vm = await c.call('device.attach', params)
+      if (o.json || !before) printJson(vm)
+      else console.log(`Attached ${addedDevice(before, vm)} to "${vm.name}".`)
+    }),
+  )
+
+program
+  .command('detach')
+  .description(
+    'remove a disk or a network card (see vireo info for ids), running or stopped; disk images stay on the host',
+  )
+  .argument('<name>', 'VM name or UUID')
+  .argument('<device>', 'the device id, e.g. disk1 or net1')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, device: string, o: { json?: boolean }) =>
+    withHost(!!o.json, async (c) => {
+      const before = await c.call('vm.info', { vm: name })
+      const vm = await c.call('device.detach', { vm: name, device })
       if (o.json) printJson(vm)
-      else console.log(`Inserted ${o.iso} into "${vm.name}".`)
+      else console.log(detachedMessage(before, device))
     }),
   )
 

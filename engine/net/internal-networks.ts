@@ -143,6 +143,27 @@ export class InternalNetworks {
     }
   }
 
+  /** Plugs one card hot-plugged into a running VM, leaving its other cards connected. */
+  plug(vmId: string, spec: PortSpec): void {
+    this.unplug(vmId, spec.nicId)
+    const port = new SocketPort(vmId, spec, this.maxQueuedBytes)
+    this.byVm.set(vmId, [...(this.byVm.get(vmId) ?? []), port])
+    this.refreshDhcp(spec.network)
+    this.connect(port, Date.now() + this.connectTimeoutMs)
+  }
+
+  /** Unplugs one card hot-unplugged from a running VM. */
+  unplug(vmId: string, nicId: string): void {
+    const ports = this.byVm.get(vmId) ?? []
+    const port = ports.find((p) => p.spec.nicId === nicId)
+    if (!port) return
+    const rest = ports.filter((p) => p !== port)
+    if (rest.length > 0) this.byVm.set(vmId, rest)
+    else this.byVm.delete(vmId)
+    this.close(port)
+    this.refreshDhcp(port.spec.network)
+  }
+
   /** Which cards are plugged into a network right now: `vmId/nicId`. */
   connectedPorts(network: string): string[] {
     return this.plugged(network)

@@ -1,6 +1,6 @@
 // A VM's devices: the CD drive (a disc inserted or ejected, running or not), each disk (bus, cache
 // mode, discard, zero detection, read-only, I/O thread) and each network card (model, MAC, network,
-// cable). Every choice says in a line what it means; what cannot be done is said before the engine
+// cable); disks and cards added and removed, running (hot-plug) or stopped. Every choice says in a line what it means; what cannot be done is said before the engine
 // is asked, and the engine's own refusals are shown as they come.
 import { useEffect, useState, type ReactNode } from 'react'
 import Alert from '@mui/material/Alert'
@@ -23,6 +23,7 @@ import { useClient } from '../connection/ConnectionGate.tsx'
 import { CACHE_CHOICES, DISK_BUS_CHOICES, NIC_CHOICES, type Choice } from '../devices/choices.ts'
 import { ChoiceField } from '../devices/ChoiceField.tsx'
 import { plainError } from '../ui/notify.tsx'
+import { AddDisk, AddNic, RemoveDisk } from './AttachControls.tsx'
 import {
   diskChanges,
   diskForm,
@@ -100,6 +101,9 @@ function DevicesBody(props: DevicesDialogProps & { vmId: string }) {
   }
 
   const stopped = vm?.state === 'stopped'
+  const running = vm?.state === 'running' || vm?.state === 'paused'
+  /** Disks and cards come and go while the VM runs (hot-plug) or is stopped, not in between. */
+  const plugLocked = busy || !(stopped || running)
   return (
     <Dialog
       open
@@ -116,8 +120,8 @@ function DevicesBody(props: DevicesDialogProps & { vmId: string }) {
           {done && <Alert severity="success">{done}</Alert>}
           {vm && !stopped && (
             <Alert severity="info">
-              The VM is {vm.state}: the disc can change and the cable can be pulled now; disks and cards
-              change while it is shut down, as on a real machine.
+              The VM is {vm.state}: the disc can change, the cable can be pulled, and disks and cards can be
+              added and removed now; their settings change while it is shut down, as on a real machine.
             </Alert>
           )}
           {vm && (
@@ -146,40 +150,80 @@ function DevicesBody(props: DevicesDialogProps & { vmId: string }) {
               <Section title="Disks">
                 {vm.config.disks.length === 0 && <Typography variant="body2">No disks.</Typography>}
                 {vm.config.disks.map((d) => (
-                  <DiskRow
-                    key={d.id}
-                    disk={d}
-                    locked={busy || !stopped}
-                    onSave={(f) => {
-                      const params = diskChanges(vm.id, d, f)
-                      if (params)
-                        void apply(`Saved the disk ${d.id}.`, () => client.call('disk.update', params))
-                    }}
-                  />
+                  <Stack key={d.id} spacing={1}>
+                    <DiskRow
+                      disk={d}
+                      locked={busy || !stopped}
+                      onSave={(f) => {
+                        const params = diskChanges(vm.id, d, f)
+                        if (params)
+                          void apply(`Saved the disk ${d.id}.`, () => client.call('disk.update', params))
+                      }}
+                    />
+                    <Stack direction="row">
+                      <RemoveDisk
+                        disk={d}
+                        running={running}
+                        busy={plugLocked}
+                        onRemove={() =>
+                          apply(`Removed the disk ${d.id}; its image stays at ${d.path}.`, () =>
+                            client.call('device.detach', { vm: vm.id, device: d.id }),
+                          )
+                        }
+                      />
+                    </Stack>
+                  </Stack>
                 ))}
+                <AddDisk
+                  vm={vm.id}
+                  running={running}
+                  busy={plugLocked}
+                  onAdd={(params) => apply('Added a disk.', () => client.call('device.attach', params))}
+                />
               </Section>
               <Divider />
               <Section title="Network cards">
                 {vm.config.nics.length === 0 && <Typography variant="body2">No network cards.</Typography>}
                 {vm.config.nics.map((n) => (
-                  <NicRow
-                    key={`${n.id}-${n.mac}-${n.model}-${n.network.mode}`}
-                    nic={n}
-                    locked={busy || !stopped}
-                    busy={busy}
-                    onSave={(f) => {
-                      const { params, error } = nicChanges(vm.id, n, f)
-                      if (error) setFailure(error)
-                      else if (params)
-                        void apply(`Saved the card ${n.id}.`, () => client.call('nic.update', params))
-                    }}
-                    onCable={(up) =>
-                      apply(up ? `Plugged the cable of ${n.id} in.` : `Pulled the cable of ${n.id}.`, () =>
-                        client.call('nic.update', { vm: vm.id, nic: n.id, linkUp: up }),
-                      )
-                    }
-                  />
+                  <Stack key={`${n.id}-${n.mac}-${n.model}-${n.network.mode}`} spacing={1}>
+                    <NicRow
+                      nic={n}
+                      locked={busy || !stopped}
+                      busy={busy}
+                      onSave={(f) => {
+                        const { params, error } = nicChanges(vm.id, n, f)
+                        if (error) setFailure(error)
+                        else if (params)
+                          void apply(`Saved the card ${n.id}.`, () => client.call('nic.update', params))
+                      }}
+                      onCable={(up) =>
+                        apply(up ? `Plugged the cable of ${n.id} in.` : `Pulled the cable of ${n.id}.`, () =>
+                          client.call('nic.update', { vm: vm.id, nic: n.id, linkUp: up }),
+                        )
+                      }
+                    />
+                    <Stack direction="row">
+                      <Button
+                        color="error"
+                        disabled={plugLocked}
+                        onClick={() =>
+                          void apply(`Removed the card ${n.id}.`, () =>
+                            client.call('device.detach', { vm: vm.id, device: n.id }),
+                          )
+                        }
+                      >
+                        Remove card {n.id}
+                      </Button>
+                    </Stack>
+                  </Stack>
                 ))}
+                <AddNic
+                  vm={vm.id}
+                  busy={plugLocked}
+                  onAdd={(params) =>
+                    apply('Added a network card.', () => client.call('device.attach', params))
+                  }
+                />
               </Section>
             </>
           )}

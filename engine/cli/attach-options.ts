@@ -1,0 +1,102 @@
+// `vireo attach NAME disk|nic …`: the options made into device.attach params, and what is said
+// after a detach. The short bus names are the ones users type (virtio, scsi); the engine's are kept
+// too.
+import { VireoError } from '../api/errors.ts'
+import type { AttachParams, VmInfo } from '../api/rpc.ts'
+import type { DiskBus, NicModel } from '../api/vm-config.ts'
+import type { NetworkChoice } from './network-option.ts'
+
+export const ATTACH_BUSES = ['virtio', 'scsi', 'nvme', 'sata', 'ide', 'virtio-blk', 'virtio-scsi'] as const
+
+const BUS: Record<(typeof ATTACH_BUSES)[number], DiskBus> = {
+  virtio: 'virtio-blk',
+  'virtio-blk': 'virtio-blk',
+  scsi: 'virtio-scsi',
+  'virtio-scsi': 'virtio-scsi',
+  nvme: 'nvme',
+  sata: 'sata',
+  ide: 'ide',
+}
+
+export interface AttachOptions {
+  iso?: string
+  size?: string
+  image?: string
+  bus?: (typeof ATTACH_BUSES)[number]
+  model?: NicModel
+  network?: NetworkChoice
+  /** A subnet the internal network's DHCP leases from (parsed by parseDhcpOption). */
+  dhcp?: string
+}
+
+/** The options that belong to each kind; any other given is refused rather than ignored. */
+const OWN: Record<'disk' | 'nic', (keyof AttachOptions)[]> = {
+  disk: ['size', 'image', 'bus'],
+  nic: ['model', 'network', 'dhcp'],
+}
+
+const FLAG: Record<keyof AttachOptions, string> = {
+  iso: '--iso',
+  size: '--size',
+  image: '--image',
+  bus: '--bus',
+  model: '--model',
+  network: '--network',
+  dhcp: '--dhcp',
+}
+
+export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions): AttachParams {
+  const stray = (Object.keys(FLAG) as (keyof AttachOptions)[]).find(
+    (k) => o[k] !== undefined && !OWN[kind].includes(k),
+  )
+  if (stray)
+    throw new VireoError(
+      'invalid_request',
+      `${FLAG[stray]} does not go with attaching a ${kind === 'disk' ? 'disk' : 'network card'}`,
+    )
+  if (kind === 'disk') {
+    if (o.size === undefined && o.image === undefined)
+      throw new VireoError('invalid_request', 'attach disk needs --size SIZE (a new disk) or --image PATH')
+    return {
+      vm,
+      kind: 'disk',
+      ...(o.size !== undefined ? { size: o.size } : {}),
+      ...(o.image !== undefined ? { image: o.image } : {}),
+      ...(o.bus !== undefined ? { bus: BUS[o.bus] } : {}),
+    }
+  }
+  const network = o.network
+  if (o.dhcp !== undefined && network?.mode !== 'internal') {
+    throw new VireoError(
+      'invalid_request',
+      'DHCP is served on internal networks: give --network internal:NAME with --dhcp',
+    )
+  }
+  return {
+    vm,
+    kind: 'nic',
+    ...(o.model !== undefined ? { model: o.model } : {}),
+    ...(network?.mode === 'nat' ? { network: { mode: 'nat', portForwards: [] } } : {}),
+    ...(network?.mode === 'none' ? { network } : {}),
+    ...(network?.mode === 'internal'
+      ? { network: { ...network, ...(o.dhcp !== undefined ? { dhcp: { subnet: o.dhcp } } : {}) } }
+      : {}),
+  }
+}
+
+/** The device the attach added: the one in `after` that `before` did not have. */
+export function addedDevice(before: VmInfo, after: VmInfo): string {
+  const had = new Set([...before.config.disks, ...before.config.nics].map((d) => d.id))
+  const disk = after.config.disks.find((d) => !had.has(d.id))
+  if (disk) return `the disk ${disk.id} (${disk.bus}, ${disk.path})`
+  const nic = after.config.nics.find((n) => !had.has(n.id))
+  if (nic) return `the network card ${nic.id} (${nic.model}, ${nic.mac})`
+  return 'the device'
+}
+
+/** What a detach leaves behind, in a sentence. */
+export function detachedMessage(before: VmInfo, id: string): string {
+  const disk = before.config.disks.find((d) => d.id === id)
+  const path = disk ? (disk.path.startsWith('/') ? disk.path : `${before.dir}/${disk.path}`) : null
+  return `Detached ${id} from "${before.name}".${path ? ` Its image stays at ${path}.` : ''}`
+}
