@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { VmInfo } from '../../engine/api/rpc.ts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { vireoOk } from '../support/cli.ts'
+import { guestSays, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 import {
   artifacts,
@@ -181,6 +181,27 @@ describe('browser mode end to end', () => {
     const png = readFileSync(path)
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
     expect(d.suggestedFilename()).toMatch(/\.png$/)
+  })
+
+  it('hot-plugs a disk into the running guest in the Devices dialog, and takes it out again', async () => {
+    await page.getByRole('button', { name: 'Devices', exact: true }).click()
+    const dialog = page.getByRole('dialog')
+    const add = dialog.getByRole('group', { name: 'Add disk' })
+    await add.getByLabel('Size of the new disk').fill('32M')
+    await add.getByRole('button', { name: 'Add disk' }).click()
+    await dialog.getByRole('group', { name: 'Disk disk1' }).waitFor({ timeout: 30_000 })
+    await shot(page, 'devices-hotplugged')
+    // The guest has it: 32 MiB in 512-byte sectors.
+    await guestSays(host.dataDir, NAME, 'echo VDB-$(cat /sys/block/vdb/size)-END', 'VDB-65536-END')
+    await dialog.getByRole('button', { name: 'Remove disk disk1' }).click()
+    await page
+      .getByRole('dialog', { name: 'Remove the disk disk1?' })
+      .getByRole('button', { name: 'Remove' })
+      .click()
+    await dialog.getByRole('group', { name: 'Disk disk1' }).waitFor({ state: 'detached', timeout: 60_000 })
+    await guestSays(host.dataDir, NAME, 'echo VDB-$(ls /sys/block | grep -c vdb)-END', 'VDB-0-END')
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 })
   })
 
   it('ejects the disc of the running guest in the Devices dialog', async () => {
