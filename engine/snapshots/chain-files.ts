@@ -175,3 +175,19 @@ export function collectGarbage(vmDir: string, index: SnapshotIndex, keep: Set<st
   }
   return removed
 }
+
+/**
+ * The image file behind a node's filename as QEMU reports it: an overlay added over QMP with its
+ * backing given explicitly is named `json:{…"file":{"filename":…}}`, not by its path.
+ */
+export function plainFilename(name: string): string {
+  if (!name.startsWith('json:')) return name
+  try {
+    const o = JSON.parse(name.slice(5)) as { file?: { filename?: string } | string; filename?: string }
+    if (typeof o.file === 'object' && o.file.filename) return o.file.filename
+    if (typeof o.filename === 'string') return o.filename
+  } catch {
+    /* not JSON after all */
+  }
+  return name
+}

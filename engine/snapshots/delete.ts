@@ -6,7 +6,15 @@ import { existsSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { QmpClient } from '../qmp/client.ts'
-import { activeNvramRel, backingOf, backingName, chainOf, insideVmDir, rebaseImage } from './chain-files.ts'
+import {
+  activeNvramRel,
+  backingOf,
+  backingName,
+  chainOf,
+  insideVmDir,
+  plainFilename,
+  rebaseImage,
+} from './chain-files.ts'
 import {
   findSnapshot,
   loadIndex,
@@ -41,7 +49,8 @@ async function openNodes(qmp: QmpClient): Promise<Map<string, string>> {
   for (const n of await qmp.execute('query-named-block-nodes', { flat: true })) {
     const drv = n['drv']
     const file = n['file']
-    if (drv === 'qcow2' && typeof file === 'string' && !out.has(file)) out.set(file, n['node-name'])
+    if (drv === 'qcow2' && typeof file === 'string' && !out.has(plainFilename(file)))
+      out.set(plainFilename(file), n['node-name'])
   }
   return out
 }
@@ -120,5 +129,18 @@ export async function deleteSnapshot(
       )
   }
   saveIndex(h.vmDir, { ...index, deleting: gone })
-  return finishDelete(h, gone)
+  try {
+    return await finishDelete(h, gone)
+  } catch (err) {
+    // Merging copies data without changing what anyone sees, so a stop half-way needs no undo;
+    // the snapshot simply stays, and the next engine must not finish what the user saw fail.
+    const now = loadIndex(h.vmDir)
+    if (now.snapshots.some((s) => s.id === gone.id)) saveIndex(h.vmDir, { ...now, deleting: null })
+    if (/Failed to get ".*" lock/.test((err as Error).message))
+      throw new VireoError(
+        'conflict',
+        `the snapshot "${gone.name}" cannot be merged now: another running VM (a linked clone of this one) has its images open; stop it and try again`,
+      )
+    throw err
+  }
 }

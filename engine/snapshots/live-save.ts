@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs'
 import { VireoError } from '../api/errors.ts'
 import type { QmpClient } from '../qmp/client.ts'
 import { receiveState } from './state-socket.ts'
-import { createOverlay } from './chain-files.ts'
+import { createOverlay, plainFilename } from './chain-files.ts'
 
 export interface LiveLayer {
   /** The image QEMU writes to now (absolute). */
@@ -40,7 +40,7 @@ async function activeNodes(qmp: QmpClient): Promise<Map<string, { node: string; 
   for (const b of (await qmp.execute('query-block')) as BlockInfo[]) {
     const ins = b.inserted
     if (ins?.file && ins['node-name'])
-      out.set(ins.file, { node: ins['node-name'], size: ins.image?.['virtual-size'] ?? 0 })
+      out.set(plainFilename(ins.file), { node: ins['node-name'], size: ins.image?.['virtual-size'] ?? 0 })
   }
   return out
 }

@@ -4,13 +4,20 @@
 // - vm.json never names an immutable layer: such a disk gets a fresh overlay on it;
 // - the current snapshot is the one whose layer the active image grows from;
 // - a delete under way is finished; files nothing needs are removed; leaks are repaired.
-import { existsSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { existsSync, readdirSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 import type { VmConfig } from '../api/vm-config.ts'
 import { checkImage } from '../storage/qemu-img.ts'
-import { activeNvramRel, chainOf, createOverlay, insideVmDir, overlayPathFor } from './chain-files.ts'
+import {
+  activeNvramRel,
+  chainOf,
+  createOverlay,
+  insideVmDir,
+  overlayPathFor,
+  plainFilename,
+} from './chain-files.ts'
 import { finishDelete } from './delete.ts'
-import { indexFile, loadIndex, ownerOfLayer, saveIndex } from './index.ts'
+import { indexFile, loadIndex, ownerOfLayer, saveIndex, snapshotsDir } from './index.ts'
 import { collect, filesInUse } from './revert.ts'
 import type { VmHandle } from './vm-handle.ts'
 
@@ -21,8 +28,19 @@ interface BlockImage {
 
 function chainNames(img: BlockImage | undefined): string[] {
   const out: string[] = []
-  for (let at = img; at?.filename; at = at['backing-image']) out.push(at.filename)
+  for (let at = img; at?.filename; at = at['backing-image']) out.push(plainFilename(at.filename))
   return out
+}
+
+/** A snapshot folder the index does not know, holding a partial memory file: a take that died. */
+function cutTake(vmDir: string, index: { snapshots: { id: string }[] }): boolean {
+  const dir = snapshotsDir(vmDir)
+  return readdirSync(dir, { withFileTypes: true }).some(
+    (e) =>
+      e.isDirectory() &&
+      !index.snapshots.some((s) => s.id === e.name) &&
+      existsSync(join(dir, e.name, 'memory.state.partial')),
+  )
 }
 
 export async function recoverSnapshots(h: VmHandle): Promise<string[]> {
@@ -33,6 +51,17 @@ export async function recoverSnapshots(h: VmHandle): Promise<string[]> {
   const qmp = h.qmp()
   const rel = (abs: string) => (insideVmDir(h.vmDir, abs) ? relative(h.vmDir, abs) : abs)
 
+  if (qmp && cutTake(h.vmDir, index)) {
+    // The engine died while saving memory, maybe with the guest paused for the disk switch.
+    await qmp.execute('migrate_cancel').catch(() => undefined)
+    await qmp
+      .execute('migrate-set-capabilities', {
+        capabilities: [{ capability: 'background-snapshot', state: false }],
+      })
+      .catch(() => undefined)
+    if (!(await qmp.execute('query-status')).running) await qmp.execute('cont')
+    notes.push('a live snapshot was cut short: its guest runs on')
+  }
   if (qmp) {
     const chains = ((await qmp.execute('query-block')) as { inserted?: { image?: BlockImage } }[]).map((b) =>
       chainNames(b.inserted?.image),
