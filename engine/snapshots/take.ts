@@ -110,8 +110,11 @@ export async function takeSnapshot(
         rmSync(dir, { recursive: true, force: true })
         throw err
       }
-      // The disks did switch: the old layers are a disk-only snapshot, and the user is told.
+      // The disks did switch (QEMU may have died since): the VM goes on in the overlays, the old
+      // layers are a disk-only snapshot, and the user is told.
+      h.saveConfig(switchedConfig(c, plan))
       index = addSnapshot(loadIndex(h.vmDir), { ...record, kind: 'disk' })
+      if (nvramPlan) index = { ...index, nvram: nvramPlan.overlayRel }
       saveIndex(h.vmDir, index)
       throw new VireoError(
         'qemu_failed',
