@@ -51,7 +51,7 @@ import { deleteSnapshot } from './snapshots/delete.ts'
 import { findSnapshot, loadIndex } from './snapshots/index.ts'
 import { loadLive } from './snapshots/live-load.ts'
 import { recoverSnapshots } from './snapshots/recover.ts'
-import { revertFiles, snapshotTree } from './snapshots/revert.ts'
+import { collect, revertFiles, snapshotTree } from './snapshots/revert.ts'
 import { stateSocket, takeSnapshot } from './snapshots/take.ts'
 import type { VmHandle } from './snapshots/vm-handle.ts'
 
@@ -94,6 +94,8 @@ export class Engine implements RpcBackend {
   private readonly onHostStop: ((stopVms: boolean) => void) | null
   /** The switches of the internal networks; QEMU listens, so a new engine re-plugs every card. */
   private readonly networks = new InternalNetworks()
+  /** How long the last live revert's state load took (for logs/snapshots.log). */
+  private lastLoadMs = 0
 
   constructor(opts: EngineOptions) {
     this.env = opts.env ?? process.env
@@ -805,7 +807,8 @@ export class Engine implements RpcBackend {
           ...(unplugged.length > 0 || incomingState
             ? {
                 beforeCpusStart: async (qmp) => {
-                  if (incomingState) await loadLive(qmp, incomingState, stateSocket(ctx.runtimeDir))
+                  if (incomingState)
+                    this.lastLoadMs = await loadLive(qmp, incomingState, stateSocket(ctx.runtimeDir))
                   for (const name of unplugged) await qmp.execute('set_link', { name, up: false })
                 },
               }
@@ -896,6 +899,13 @@ export class Engine implements RpcBackend {
     return this.serial(e, async () => {
       if (e.running)
         throw new VireoError('invalid_state', `"${e.record.config.name}" is running; stop it first`)
+      // Linked clones read this VM's snapshot layers: deleting it would take their disks away.
+      const clones = loadIndex(e.record.dir).clones.flatMap((c) => this.library.find(c.vm)?.config.name ?? [])
+      if (clones.length > 0)
+        throw new VireoError(
+          'conflict',
+          `the linked clone${clones.length > 1 ? 's' : ''} ${clones.map((n) => `"${n}"`).join(', ')} need${clones.length > 1 ? '' : 's'} the disks of "${e.record.config.name}"; delete ${clones.length > 1 ? 'them' : 'it'} first`,
+        )
       this.library.remove(e.record.config.id, keepDisks)
       this.entries.delete(e.record.config.id)
       this.emit('vm.removed', { id: e.record.config.id })
@@ -966,7 +976,6 @@ export class Engine implements RpcBackend {
     return this.serial(e, async () => {
       if (e.state !== 'stopped' && e.state !== 'running' && e.state !== 'paused')
         throw new VireoError('invalid_state', `"${e.record.config.name}" is ${e.state}`)
-      const before = e.state
       this.setState(e, 'saving')
       try {
         const running = e.running
@@ -986,7 +995,7 @@ export class Engine implements RpcBackend {
         this.emit('vm.updated', this.summary(e))
         return info
       } finally {
-        this.setState(e, e.running ? e.running.currentState : before === 'stopped' ? 'stopped' : before)
+        this.setState(e, e.running ? e.running.currentState : 'stopped')
       }
     })
   }
@@ -998,6 +1007,7 @@ export class Engine implements RpcBackend {
       const h = this.vmHandle(e, qemu, p.job)
       // An unknown snapshot is refused before the running guest is touched.
       findSnapshot(loadIndex(e.record.dir), p.snapshot)
+      const began = performance.now()
       if (e.running) {
         await e.running.powerOff()
         // The exit handler lets go of the old QEMU (and its sockets) before a new one starts.
@@ -1013,9 +1023,12 @@ export class Engine implements RpcBackend {
           appendSnapshotLog(e.record.dir, {
             op: 'revert',
             snapshot: snap.id,
-            ms: performance.now() - started,
+            startAndLoadMs: performance.now() - started,
+            loadMs: this.lastLoadMs,
+            totalMs: performance.now() - began,
           })
         }
+        await collect(h)
         return this.info(e)
       } finally {
         if (!e.running) this.setState(e, 'stopped')

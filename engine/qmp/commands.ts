@@ -107,6 +107,7 @@ export interface QmpCommands {
     result: Empty
   }
   'query-block-jobs': { args: undefined; result: JsonObject[] }
+  'query-migrate-parameters': { args: undefined; result: JsonObject }
 }
 
 export type QmpCommandName = keyof QmpCommands

@@ -44,7 +44,10 @@ export async function collect(h: VmHandle): Promise<string[]> {
   return collectGarbage(h.vmDir, index, await filesInUse(h, index))
 }
 
-/** Switches a stopped VM's files and settings to the snapshot; the caller starts it if live. */
+/**
+ * Switches a stopped VM's files and settings to the snapshot; the caller starts it if live, then
+ * collects what the abandoned state left (off the guest's way back; recovery would do it too).
+ */
 export async function revertFiles(h: VmHandle, ref: string): Promise<SnapshotRecord> {
   const index = loadIndex(h.vmDir)
   const snap = findSnapshot(index, ref)
@@ -68,7 +71,6 @@ export async function revertFiles(h: VmHandle, ref: string): Promise<SnapshotRec
   }
   h.saveConfig({ ...snap.config, name: c.name, disks })
   saveIndex(h.vmDir, { ...loadIndex(h.vmDir), current: snap.id, ...(nvram ? { nvram } : {}) })
-  await collect(h)
   return snap
 }
 

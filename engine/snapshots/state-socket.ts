@@ -63,7 +63,7 @@ export async function sendState(socketPath: string, file: string, timeoutMs = 30
         s.once('connect', () => r(s))
         s.once('error', j)
       })
-      await pipeline(createReadStream(file), sock)
+      await pipeline(createReadStream(file, { highWaterMark: 4 * 1024 * 1024 }), sock)
       return
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
