@@ -85,7 +85,15 @@ async function benchSize(dataDir: string, memoryMiB: number, rounds: number) {
     const qmp = await QmpClient.connect(qmpPath, { timeoutMs: 60_000, retryUntil: Date.now() + 30_000 })
     await waitSerial(join(bareVm.dir, 'logs', 'serial.log'), new RegExp(GUEST_MARKER))
     await vireoOk(dataDir, ['console', vm.name, '--expect', GUEST_MARKER, '--timeout', '240'], 260_000)
-    const v = { takeMs: [] as number[], pauseMs: [] as number[], revertMs: [] as number[], background: true }
+    const v = {
+      takeMs: [] as number[],
+      pauseMs: [] as number[],
+      qemuDowntimeMs: [] as number[],
+      revertMs: [] as number[],
+      engineRevertMs: [] as number[],
+      loadMs: [] as number[],
+      background: true,
+    }
     const b = { saveMs: [] as number[], loadMs: [] as number[] }
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now()
@@ -93,10 +101,14 @@ async function benchSize(dataDir: string, memoryMiB: number, rounds: number) {
       v.takeMs.push(performance.now() - t0)
       const take = lastLog(vm.dir, 'take')
       v.pauseMs.push(Number(take['pauseMs']))
+      v.qemuDowntimeMs.push(Number(take['qemuDowntimeMs']))
       v.background &&= take['background'] === true
       const t1 = performance.now()
       await vireoOk(dataDir, ['snapshot', 'revert', vm.name, `r${i}`], 300_000)
       v.revertMs.push(performance.now() - t1)
+      const revert = lastLog(vm.dir, 'revert')
+      v.engineRevertMs.push(Number(revert['totalMs']))
+      v.loadMs.push(Number(revert['loadMs']))
 
       // snapshot-save stops the guest for the whole save: its time is also its pause.
       b.saveMs.push(await runJob(qmp, 'snapshot-save', `r${i}`))
@@ -109,6 +121,9 @@ async function benchSize(dataDir: string, memoryMiB: number, rounds: number) {
         medianTakeMs: Math.round(median(v.takeMs)),
         medianPauseMs: round1(median(v.pauseMs)),
         medianRevertMs: Math.round(median(v.revertMs)),
+        medianQemuDowntimeMs: round1(median(v.qemuDowntimeMs)),
+        medianEngineRevertMs: Math.round(median(v.engineRevertMs)),
+        medianStateLoadMs: Math.round(median(v.loadMs)),
         background: v.background,
         takeMs: v.takeMs.map(Math.round),
         pauseMs: v.pauseMs.map(round1),
@@ -140,7 +155,7 @@ export async function benchSnapshot(rounds: number) {
       what: 'live snapshot take / revert of an idle test guest (TCG): Vireo CLI vs bare QMP snapshot-save / snapshot-load',
       rounds,
       notes:
-        'Vireo take and revert are wall times of the CLI command; its pause is the engine-measured time from QMP stop to the guest running again. Bare snapshot-save pauses the guest for the whole save.',
+        'Vireo take and revert are wall times of the CLI command (about 0.1-0.2 s of it is the CLI itself); its pause is what the engine sees from sending QMP stop to the guest running again (disk switch, migration setup and event latency included), qemuDowntime what QEMU reports for its own part; engineRevert is the revert inside the engine (old QEMU off, overlays, new QEMU, state load), stateLoad the load of the memory file alone. Bare snapshot-save pauses the guest for the whole save.',
       sizes,
       libvirt:
         virsh.status === 0 ? `virsh ${virsh.stdout.trim()} installed but not measured` : 'not installed',

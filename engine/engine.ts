@@ -1028,7 +1028,8 @@ export class Engine implements RpcBackend {
             totalMs: performance.now() - began,
           })
         }
-        await collect(h)
+        // What the abandoned state wrote goes after the reply, in turn with the VM's other operations.
+        void this.serial(e, () => collect(h)).catch(() => undefined)
         return this.info(e)
       } finally {
         if (!e.running) this.setState(e, 'stopped')

@@ -221,12 +221,23 @@ describe('snapshots of a running and a stopped guest', () => {
 
 /** Runs a CLI command and SIGKILLs the host once `when` matches its stdout (or after `delayMs`). */
 function killHostDuring(dataDir: string, args: string[], when: RegExp, delayMs: number): Promise<void> {
+  return killDuring(dataDir, args, when, delayMs, hostPid(dataDir))
+}
+
+/** Runs a CLI command and SIGKILLs `pid` once `when` matches its stdout (after `delayMs`), then waits for it to go. */
+function killDuring(
+  dataDir: string,
+  args: string[],
+  when: RegExp,
+  delayMs: number,
+  pid: number,
+): Promise<void> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin', 'vireo'), '--data-dir', dataDir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let killed = false
-    const host = hostPid(dataDir)
+    const host = pid
     const kill = () => {
       if (killed) return
       killed = true
@@ -286,6 +297,40 @@ describe('a host killed in the middle of a snapshot operation', () => {
     expect(await readSector(dataDir, 'box')).toBe('LAST-SNP')
     await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'known'], 180_000)
     expect(await readSector(dataDir, 'box')).toBe('KNOW-ONE')
+  })
+
+  it('mid-revert: the VM is at the snapshot or where it was, boots, and reverts again', async () => {
+    await writeSector(dataDir, 'box', 'REVT-CUR')
+    await killHostDuring(dataDir, ['snapshot', 'revert', 'box', 'last', '--json'], /making overlays/, 0)
+    const info = JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as { state: string }
+    if (info.state === 'stopped') {
+      await vireoOk(dataDir, ['start', 'box'])
+      await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    }
+    expect(['REVT-CUR', 'LAST-SNP']).toContain(await readSector(dataDir, 'box'))
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'last'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('LAST-SNP')
+  })
+
+  it('QEMU killed mid-take: the VM boots with what it had written, and reverts', async () => {
+    await writeSector(dataDir, 'box', 'QKIL-PRE')
+    const pid = (
+      JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as { runtime: { pid: number } }
+    ).runtime.pid
+    await killDuring(dataDir, ['snapshot', 'take', 'box', 'qkill', '--json'], /saving memory/, 5, pid)
+    await expect
+      .poll(
+        async () =>
+          (JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as { state: string }).state,
+      )
+      .toBe('stopped')
+    await vireoOk(dataDir, ['start', 'box'])
+    await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    expect(await readSector(dataDir, 'box')).toBe('QKIL-PRE')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'known'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('KNOW-ONE')
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    expect(checkAllImages(dataDir).filter((r) => r.code !== 0 && r.code !== 3)).toEqual([])
   })
 })
 
