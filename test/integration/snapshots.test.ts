@@ -45,12 +45,15 @@ async function waitCount(dataDir: string, name: string, atLeast: number): Promis
     .toBeGreaterThanOrEqual(atLeast)
 }
 
-/** Writes 8 letters to the first sector of the guest's virtio disk (busybox has no mkfs). */
+/**
+ * Writes 8 letters to the first sector of the guest's virtio disk (busybox has no mkfs). fsync, not
+ * sync: only a flush makes QEMU write its qcow2 metadata, and a killed QEMU loses what was not flushed.
+ */
 async function writeSector(dataDir: string, name: string, text: string): Promise<void> {
   await guestSays(
     dataDir,
     name,
-    `echo ${text} | dd of=/dev/vda bs=512 count=1 conv=sync 2>/dev/null; sync; echo W-$((6*7))`,
+    `echo ${text} | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo W-$((6*7))`,
     'W-42',
   )
 }
