@@ -27,7 +27,11 @@ export async function cloneFiles(
 ): Promise<VmConfig> {
   const index = loadIndex(h.vmDir)
   const snap = from ? findSnapshot(index, from) : null
-  if (linked && !snap) throw new VireoError('invalid_request', 'a linked clone is made from a snapshot')
+  if (linked && !snap)
+    throw new VireoError(
+      'invalid_request',
+      `a linked clone shares the disks of one of "${h.config().name}"'s snapshots; name it with --from (take one first with vireo snapshot take)`,
+    )
   if (!snap && h.qmp())
     throw new VireoError(
       'invalid_state',
