@@ -7,12 +7,14 @@ import { join } from 'node:path'
 import { benchBoot } from './boot.ts'
 import { benchDisplay } from './display.ts'
 import { benchParavirt } from './paravirt.ts'
+import { benchSnapshot } from './snapshot.ts'
 
 const rounds = Number(process.env.VIREO_BENCH_ROUNDS ?? 3)
 const PARTS: Record<string, () => Promise<object>> = {
   boot: () => benchBoot(rounds),
   paravirt: () => benchParavirt(),
   display: () => benchDisplay(),
+  snapshot: () => benchSnapshot(rounds),
 }
 
 const asked = process.argv.slice(2)

@@ -1,7 +1,7 @@
 // The engine: the VM control plane. It owns the library and every running VM, and serves the RPC
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
@@ -49,6 +49,15 @@ import { parseSize } from './storage/size.ts'
 import { checkUserFile } from './storage/user-file.ts'
 import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
 import { RunningVm, runtimeFiles } from './vm/running-vm.ts'
+import { activeNvramRel } from './snapshots/chain-files.ts'
+import { cloneFiles } from './snapshots/clone.ts'
+import { deleteSnapshot } from './snapshots/delete.ts'
+import { findSnapshot, loadIndex } from './snapshots/index.ts'
+import { loadLive } from './snapshots/live-load.ts'
+import { recoverSnapshots } from './snapshots/recover.ts'
+import { collect, revertFiles, snapshotTree } from './snapshots/revert.ts'
+import { stateSocket, takeSnapshot } from './snapshots/take.ts'
+import type { VmHandle } from './snapshots/vm-handle.ts'
 
 export const VIREO_VERSION = '0.1.0'
 
@@ -89,6 +98,8 @@ export class Engine implements RpcBackend {
   private readonly onHostStop: ((stopVms: boolean) => void) | null
   /** The switches of the internal networks; QEMU listens, so a new engine re-plugs every card. */
   private readonly networks = new InternalNetworks()
+  /** How long the last live revert's state load took (for logs/snapshots.log). */
+  private lastLoadMs = 0
 
   constructor(opts: EngineOptions) {
     this.env = opts.env ?? process.env
@@ -121,6 +132,13 @@ export class Engine implements RpcBackend {
         else if (hadRuntime) entry.needsCheck = true
       } catch (err) {
         entry.lastError = `could not re-attach to the running VM: ${(err as Error).message}`
+      }
+      // A take, revert or delete cut short by a kill is finished or undone before anything else.
+      try {
+        if (existsSync(join(record.dir, 'snapshots')))
+          await recoverSnapshots(this.vmHandle(entry, await this.qemu()))
+      } catch (err) {
+        entry.lastError = `could not recover the snapshots: ${(err as Error).message}`
       }
     }
   }
@@ -758,7 +776,7 @@ export class Engine implements RpcBackend {
           'unavailable',
           'this VM boots with UEFI, but OVMF is not installed (apt-get install ovmf)',
         )
-      firmware = { code: ovmf.code, vars: join(e.record.dir, 'nvram.qcow2') }
+      firmware = { code: ovmf.code, vars: join(e.record.dir, activeNvramRel(loadIndex(e.record.dir))) }
     }
     return {
       qemu,
@@ -781,7 +799,12 @@ export class Engine implements RpcBackend {
 
   start(ref: string): Promise<VmInfo> {
     const e = this.entry(ref)
-    return this.serial(e, async () => {
+    return this.serial(e, () => this.startNow(e))
+  }
+
+  /** Boots the VM, or with `incomingState` resumes the guest saved in that file (a live snapshot). */
+  private async startNow(e: Entry, incomingState?: string): Promise<VmInfo> {
+    {
       if (e.running) throw new VireoError('invalid_state', `"${e.record.config.name}" is already ${e.state}`)
       const c = e.record.config
       // Check what QEMU would only report in its own words.
@@ -821,9 +844,12 @@ export class Engine implements RpcBackend {
           qemuBinary: qemu.system,
           argv,
           accelerator: ctx.accelerator,
-          ...(unplugged.length > 0
+          ...(incomingState ? { incoming: true } : {}),
+          ...(unplugged.length > 0 || incomingState
             ? {
                 beforeCpusStart: async (qmp) => {
+                  if (incomingState)
+                    this.lastLoadMs = await loadLive(qmp, incomingState, stateSocket(ctx.runtimeDir))
                   for (const name of unplugged) await qmp.execute('set_link', { name, up: false })
                 },
               }
@@ -837,7 +863,7 @@ export class Engine implements RpcBackend {
         this.setState(e, 'stopped', e.lastError)
         throw err
       }
-    })
+    }
   }
 
   /** After a crash a qcow2 may hold leaked clusters: harmless, and repaired here; corruption stops the start. */
@@ -914,6 +940,13 @@ export class Engine implements RpcBackend {
     return this.serial(e, async () => {
       if (e.running)
         throw new VireoError('invalid_state', `"${e.record.config.name}" is running; stop it first`)
+      // Linked clones read this VM's snapshot layers: deleting it would take their disks away.
+      const clones = loadIndex(e.record.dir).clones.flatMap((c) => this.library.find(c.vm)?.config.name ?? [])
+      if (clones.length > 0)
+        throw new VireoError(
+          'conflict',
+          `the linked clone${clones.length > 1 ? 's' : ''} ${clones.map((n) => `"${n}"`).join(', ')} need${clones.length > 1 ? '' : 's'} the disks of "${e.record.config.name}"; delete ${clones.length > 1 ? 'them' : 'it'} first`,
+        )
       this.library.remove(e.record.config.id, keepDisks)
       this.entries.delete(e.record.config.id)
       this.emit('vm.removed', { id: e.record.config.id })
@@ -955,6 +988,128 @@ export class Engine implements RpcBackend {
     }
   }
 
+  // ---- snapshots and clones (engine/snapshots) -------------------------------------------------
+
+  private vmHandle(e: Entry, qemu: QemuInstallation, job?: string): VmHandle {
+    return {
+      vmDir: e.record.dir,
+      runtimeDir: this.pathsOf(e.record).runtimeDir,
+      qemuImg: qemu.img,
+      config: () => e.record.config,
+      saveConfig: (c) => {
+        e.record = this.library.save(c)
+      },
+      qmp: () => e.running?.qmp ?? null,
+      progress: (phase, done, total) => {
+        if (job) this.emit('job.progress', { job, phase, done, total, unit: 'items' })
+      },
+      log: (entry) => appendSnapshotLog(e.record.dir, entry),
+    }
+  }
+
+  snapshotList(ref: string) {
+    const e = this.entry(ref)
+    return snapshotTree(e.record.dir, e.record.config)
+  }
+
+  snapshotTake(p: Params<'snapshot.take'>) {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      if (e.state !== 'stopped' && e.state !== 'running' && e.state !== 'paused')
+        throw new VireoError('invalid_state', `"${e.record.config.name}" is ${e.state}`)
+      this.setState(e, 'saving')
+      try {
+        const running = e.running
+        const { info, live } = await takeSnapshot(this.vmHandle(e, await this.qemu(), p.job), p, async () =>
+          running ? (await running.screenshot()).png : null,
+        )
+        if (live && p.job)
+          this.emit('job.progress', {
+            job: p.job,
+            phase: live.background
+              ? `saved; the guest was paused for ${live.pauseMs.toFixed(1)} ms`
+              : `saved; no userfaultfd here, so the guest was paused for the whole save (${live.pauseMs.toFixed(0)} ms)`,
+            done: 1,
+            total: 1,
+            unit: 'items',
+          })
+        this.emit('vm.updated', this.summary(e))
+        return info
+      } finally {
+        this.setState(e, e.running ? e.running.currentState : 'stopped')
+      }
+    })
+  }
+
+  snapshotRevert(p: Params<'snapshot.revert'>) {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const qemu = await this.qemu()
+      const h = this.vmHandle(e, qemu, p.job)
+      // An unknown snapshot is refused before the running guest is touched.
+      findSnapshot(loadIndex(e.record.dir), p.snapshot)
+      const began = performance.now()
+      if (e.running) {
+        await e.running.powerOff()
+        // The exit handler lets go of the old QEMU (and its sockets) before a new one starts.
+        for (let i = 0; e.running && i < 500; i++) await new Promise((r) => setTimeout(r, 10))
+      }
+      this.setState(e, 'restoring')
+      try {
+        const snap = await revertFiles(h, p.snapshot)
+        this.emit('vm.updated', this.summary(e))
+        if (snap.state) {
+          const started = performance.now()
+          await this.startNow(e, join(e.record.dir, snap.state))
+          appendSnapshotLog(e.record.dir, {
+            op: 'revert',
+            snapshot: snap.id,
+            startAndLoadMs: performance.now() - started,
+            loadMs: this.lastLoadMs,
+            totalMs: performance.now() - began,
+          })
+        }
+        // What the abandoned state wrote goes after the reply, in turn with the VM's other operations.
+        void this.serial(e, () => collect(h)).catch(() => undefined)
+        return this.info(e)
+      } finally {
+        if (!e.running) this.setState(e, 'stopped')
+      }
+    })
+  }
+
+  snapshotDelete(p: Params<'snapshot.delete'>) {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      const h = this.vmHandle(e, await this.qemu(), p.job)
+      await deleteSnapshot(h, p.snapshot, (id) => this.library.find(id)?.config.name ?? null)
+      return snapshotTree(e.record.dir, e.record.config)
+    })
+  }
+
+  cloneVm(p: Params<'vm.clone'>) {
+    const e = this.entry(p.vm)
+    return this.serial(e, async () => {
+      this.library.assertNameFree(p.name)
+      const qemu = await this.qemu()
+      const id = randomUUID()
+      const dir = this.library.dirFor(id)
+      try {
+        const config = await cloneFiles(this.vmHandle(e, qemu, p.job), p.from ?? null, p.linked, {
+          id,
+          name: p.name,
+          dir,
+          newMac: () => this.newMac(),
+          newSerial: diskSerial,
+        })
+        return this.register(config)
+      } catch (err) {
+        rmSync(dir, { recursive: true, force: true })
+        throw err
+      }
+    })
+  }
+
   readonly handlers: Handlers = {
     'host.info': () => this.hostInfo(),
     'host.stop': async ({ stopVms }) => {
@@ -989,19 +1144,22 @@ export class Engine implements RpcBackend {
     'image.inspect': ({ path }) => this.inspectImage(path),
     'vm.import': (params) => this.importVm(params),
     'vm.export': (params) => this.exportVm(params),
-    // Contract ahead of the code (issue 5, in progress): refused in words until each lands.
-    'snapshot.list': () => unavailable('snapshots are'),
-    'snapshot.take': () => unavailable('snapshots are'),
-    'snapshot.revert': () => unavailable('snapshots are'),
-    'snapshot.delete': () => unavailable('snapshots are'),
-    'vm.clone': () => unavailable('cloning is'),
+    'snapshot.list': async ({ vm }) => this.snapshotList(vm),
+    'snapshot.take': (params) => this.snapshotTake(params),
+    'snapshot.revert': (params) => this.snapshotRevert(params),
+    'snapshot.delete': (params) => this.snapshotDelete(params),
+    'vm.clone': (params) => this.cloneVm(params),
     'device.attach': (params) => this.attachDevice(params),
     'device.detach': (params) => this.detachDevice(params),
   }
 }
 
-function unavailable(what: string): never {
-  throw new VireoError('unavailable', `${what} not in this build of Vireo yet`)
+function appendSnapshotLog(vmDir: string, entry: Record<string, unknown>): void {
+  mkdirSync(join(vmDir, 'logs'), { recursive: true })
+  appendFileSync(
+    join(vmDir, 'logs', 'snapshots.log'),
+    JSON.stringify({ at: new Date().toISOString(), ...entry }) + '\n',
+  )
 }
 
 function diskSerial(): string {

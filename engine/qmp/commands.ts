@@ -100,6 +100,14 @@ export interface QmpCommands {
   'object-del': { args: { id: string }; result: Empty }
   yank: { args: { instances: JsonObject[] }; result: Empty }
   'query-vnc': { args: undefined; result: JsonObject }
+  /** Atomic groups of block actions (all disks' blockdev-snapshot at one instant). */
+  transaction: { args: { actions: { type: string; data: JsonObject }[] }; result: Empty }
+  'block-stream': {
+    args: { 'job-id': string; device: string; 'base-node'?: string; 'backing-file'?: string }
+    result: Empty
+  }
+  'query-block-jobs': { args: undefined; result: JsonObject[] }
+  'query-migrate-parameters': { args: undefined; result: JsonObject }
 }
 
 export type QmpCommandName = keyof QmpCommands

@@ -61,6 +61,11 @@ export interface LaunchOptions {
    * guest never sees the state before it.
    */
   beforeCpusStart?: (qmp: QmpClient) => Promise<void>
+  /**
+   * Start waiting for a migration stream (-incoming defer) instead of booting: beforeCpusStart
+   * then runs migrate-incoming, and the CPUs start where the saved guest stopped.
+   */
+  incoming?: boolean
 }
 
 export type StopCause = { kind: 'guest' } | { kind: 'host' } | { kind: 'crash'; message: string }
@@ -109,7 +114,11 @@ export class RunningVm {
     mkdirSync(opts.paths.runtimeDir, { recursive: true, mode: 0o700 })
     mkdirSync(join(opts.paths.vmDir, 'logs'), { recursive: true })
     for (const sock of [files.qmp, files.serial, files.vnc]) rmSync(sock, { force: true })
-    const argv = opts.beforeCpusStart ? [...opts.argv, '-S'] : opts.argv
+    const argv = [
+      ...opts.argv,
+      ...(opts.beforeCpusStart ? ['-S'] : []),
+      ...(opts.incoming ? ['-incoming', 'defer'] : []),
+    ]
     const proc = QemuProcess.spawn(opts.qemuBinary, argv, files.qemuLog)
     const record: RuntimeRecord = {
       pid: proc.pid,

@@ -1,0 +1,371 @@
+// Snapshots on the real test guest under TCG, through the CLI: a live snapshot resumes a counting
+// guest where it was; disk data comes back; a branch; a middle snapshot deleted while the others
+// still revert; a linked clone boots beside its source; kills of the host mid-take and mid-delete
+// leave a VM that boots and images that check clean.
+import { execFileSync, spawn } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SnapshotInfo, SnapshotTree } from '../../engine/api/rpc.ts'
+import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
+import { GUEST_MARKER, repoRoot, requireTestGuest } from '../support/guest.ts'
+import { isAlive } from '../../engine/host/process-alive.ts'
+
+const guest = requireTestGuest()
+
+const COUNTER = '(i=0; while :; do echo COUNT-$i >/dev/ttyS0; i=$((i+1)); sleep 1; done) &'
+
+async function bootBox(dataDir: string, name: string, extra: string[] = []): Promise<void> {
+  await vireoOk(dataDir, [
+    'create',
+    name,
+    '--iso',
+    guest.iso,
+    '--memory',
+    '256',
+    '--disk-size',
+    '32M',
+    ...extra,
+    '--json',
+  ])
+  await vireoOk(dataDir, ['start', name])
+  await vireoOk(dataDir, ['console', name, '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+}
+
+/** The last COUNT-n the guest printed since its QEMU started. */
+async function lastCount(dataDir: string, name: string): Promise<{ n: number; seen: string }> {
+  const seen = await vireoOk(dataDir, ['console', name, '--expect', 'COUNT-\\d+\\r?\\n', '--timeout', '30'])
+  const all = [...seen.matchAll(/COUNT-(\d+)/g)].map((m) => Number(m[1]))
+  return { n: all.at(-1) ?? -1, seen }
+}
+
+async function waitCount(dataDir: string, name: string, atLeast: number): Promise<void> {
+  await expect
+    .poll(async () => (await lastCount(dataDir, name)).n, { timeout: 60_000, interval: 500 })
+    .toBeGreaterThanOrEqual(atLeast)
+}
+
+/**
+ * Writes 8 letters to the first sector of the guest's virtio disk (busybox has no mkfs). fsync, not
+ * sync: only a flush makes QEMU write its qcow2 metadata, and a killed QEMU loses what was not flushed.
+ */
+async function writeSector(dataDir: string, name: string, text: string): Promise<void> {
+  await guestSays(
+    dataDir,
+    name,
+    `echo ${text} | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo W-$((6*7))`,
+    'W-42',
+  )
+}
+
+async function readSector(dataDir: string, name: string): Promise<string> {
+  const out = await guestSays(dataDir, name, 'echo R-$(head -c 8 /dev/vda)-$((1+1))', 'R-[A-Z]{4}-[A-Z]{3}-2')
+  return /R-([A-Z]{4}-[A-Z]{3})-2/.exec(out)![1]!
+}
+
+async function take(dataDir: string, vm: string, snap: string): Promise<SnapshotInfo> {
+  const out = await vireoOk(dataDir, ['snapshot', 'take', vm, snap, '--json'], 180_000)
+  return JSON.parse(out.trim().split('\n').at(-1)!) as SnapshotInfo
+}
+
+async function tree(dataDir: string, vm: string): Promise<SnapshotTree> {
+  return JSON.parse(await vireoOk(dataDir, ['snapshot', 'list', vm, '--json'])) as SnapshotTree
+}
+
+/** qemu-img check of every image in the data dir: 0 clean (3, leaks, is repaired by the engine). */
+function checkAllImages(dataDir: string): { file: string; code: number }[] {
+  const out: { file: string; code: number }[] = []
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name)
+      if (statSync(p).isDirectory()) walk(p)
+      else if (name.endsWith('.qcow2')) {
+        let code = 0
+        try {
+          execFileSync('qemu-img', ['check', '-q', p], { stdio: 'pipe' })
+        } catch (err) {
+          code = (err as { status: number }).status
+        }
+        out.push({ file: p, code })
+      }
+    }
+  }
+  walk(join(dataDir, 'vms'))
+  return out
+}
+
+describe('snapshots of a running and a stopped guest', () => {
+  let dataDir: string
+  beforeAll(async () => {
+    dataDir = tempDataDir()
+    await bootBox(dataDir, 'box')
+  }, 240_000)
+  afterAll(async () => {
+    await cleanupDataDir(dataDir)
+  })
+
+  it('names a raw disk as a blocker, and take refuses with the same words', async () => {
+    const raw = join(dataDir, 'raw.img')
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', raw, '16M'])
+    await vireoOk(dataDir, ['create', 'rawbox', '--disk', raw, '--memory', '256'])
+    const t = await tree(dataDir, 'rawbox')
+    expect(t.blockers).toHaveLength(1)
+    expect(t.blockers[0]).toMatch(/disk "disk0" is raw.*vireo disk convert "rawbox" disk0 --to qcow2/)
+    const r = await vireo(dataDir, ['snapshot', 'take', 'rawbox', 'nope'])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('vireo disk convert "rawbox" disk0 --to qcow2')
+  })
+
+  it('takes a live snapshot at count N; after a revert the count resumes near N, without a new boot', async () => {
+    await guestSays(dataDir, 'box', COUNTER, 'COUNT-2\\r?\\n')
+    const before = (await lastCount(dataDir, 'box')).n
+    const snap = await take(dataDir, 'box', 'counting')
+    expect(snap.kind).toBe('live')
+    expect(snap.thumbnail).toMatch(/^iVBORw0KGgo/)
+    const after = (await lastCount(dataDir, 'box')).n
+    await waitCount(dataDir, 'box', after + 8)
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'counting'], 180_000)
+    const { n, seen } = await lastCount(dataDir, 'box')
+    expect(seen).not.toContain(GUEST_MARKER)
+    const first = Number(/COUNT-(\d+)/.exec(seen)![1])
+    expect(first).toBeGreaterThanOrEqual(before)
+    expect(first).toBeLessThanOrEqual(after + 1)
+    expect(n).toBeLessThan(after + 8)
+    const log = execFileSync(
+      'cat',
+      [join(JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])).dir, 'logs', 'snapshots.log')],
+      { encoding: 'utf8' },
+    )
+    expect(log).toMatch(/"op":"take".*"background":true/)
+  })
+
+  it('brings old disk bytes back, branches, deletes a middle snapshot, and the others still revert', async () => {
+    await writeSector(dataDir, 'box', 'AAAA-OLD')
+    const a = await take(dataDir, 'box', 'A')
+    await writeSector(dataDir, 'box', 'BBBB-NEW')
+    const b = await take(dataDir, 'box', 'B')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'A'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('AAAA-OLD')
+    await writeSector(dataDir, 'box', 'CCCC-BRN')
+    const c = await take(dataDir, 'box', 'C')
+    let t = await tree(dataDir, 'box')
+    expect(t.current).toBe(c.id)
+    expect(t.snapshots.find((s) => s.id === b.id)!.parent).toBe(a.id)
+    expect(t.snapshots.find((s) => s.id === c.id)!.parent).toBe(a.id)
+    const listed = await vireoOk(dataDir, ['snapshot', 'list', 'box'])
+    expect(listed).toMatch(/^\* +C {2}\[/m)
+
+    // A sits between "counting" and the branch B / C; the VM runs on C.
+    await writeSector(dataDir, 'box', 'DDDD-CUR')
+    t = JSON.parse(
+      (await vireoOk(dataDir, ['snapshot', 'delete', 'box', 'A', '--json'], 180_000))
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as SnapshotTree
+    expect(t.snapshots.map((s) => s.name)).toEqual(['counting', 'B', 'C'])
+    const counting = t.snapshots.find((s) => s.name === 'counting')!
+    expect(t.snapshots.find((s) => s.id === b.id)!.parent).toBe(counting.id)
+    expect(t.current).toBe(c.id)
+    // The current state did not change under the running guest.
+    expect(await readSector(dataDir, 'box')).toBe('DDDD-CUR')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', b.id], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('BBBB-NEW')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'C'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('CCCC-BRN')
+    // Deleting the snapshot the VM stands on keeps its state too.
+    await writeSector(dataDir, 'box', 'EEEE-CUR')
+    t = JSON.parse(
+      (await vireoOk(dataDir, ['snapshot', 'delete', 'box', 'C', '--json'])).trim().split('\n').at(-1)!,
+    ) as SnapshotTree
+    expect(t.current).toBe(counting.id)
+    expect(await readSector(dataDir, 'box')).toBe('EEEE-CUR')
+  })
+
+  it('boots a linked clone while the original runs, and keeps the snapshot it needs', async () => {
+    await vireoOk(dataDir, ['clone', 'box', 'linky', '--from', 'B', '--linked'], 180_000)
+    await vireoOk(dataDir, ['start', 'linky'])
+    await vireoOk(dataDir, ['console', 'linky', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    expect(await readSector(dataDir, 'linky')).toBe('BBBB-NEW')
+    const refused = await vireo(dataDir, ['snapshot', 'delete', 'box', 'B'])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/linked clone "linky" is built on the snapshot "B"/)
+    await vireoOk(dataDir, ['stop', 'linky', '--force'])
+    // A full copy stands alone.
+    await vireoOk(dataDir, ['clone', 'box', 'copy', '--from', 'B'], 180_000)
+    const info = JSON.parse(await vireoOk(dataDir, ['info', 'copy', '--json'])) as {
+      dir: string
+      config: { nics: { mac: string }[] }
+    }
+    const img = JSON.parse(
+      execFileSync('qemu-img', ['info', '--output=json', join(info.dir, 'disks', 'disk0.qcow2')], {
+        encoding: 'utf8',
+      }),
+    ) as Record<string, unknown>
+    expect(img['backing-filename']).toBeUndefined()
+    const src = JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as {
+      config: { nics: { mac: string }[] }
+    }
+    expect(info.config.nics[0]!.mac).not.toBe(src.config.nics[0]!.mac)
+  })
+
+  it('reverts a stopped VM to a disk-only snapshot, and every image checks clean', async () => {
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    await take(dataDir, 'box', 'cold')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'cold'])
+    expect((await tree(dataDir, 'box')).snapshots.find((s) => s.name === 'cold')!.kind).toBe('disk')
+    await vireoOk(dataDir, ['start', 'box'])
+    await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    expect(await readSector(dataDir, 'box')).toBe('EEEE-CUR')
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    expect(checkAllImages(dataDir).filter((r) => r.code !== 0)).toEqual([])
+  })
+})
+
+/** Runs a CLI command and SIGKILLs the host once `when` matches its stdout (or after `delayMs`). */
+function killHostDuring(dataDir: string, args: string[], when: RegExp, delayMs: number): Promise<void> {
+  return killDuring(dataDir, args, when, delayMs, hostPid(dataDir))
+}
+
+/** Runs a CLI command and SIGKILLs `pid` once `when` matches its stdout (after `delayMs`), then waits for it to go. */
+function killDuring(
+  dataDir: string,
+  args: string[],
+  when: RegExp,
+  delayMs: number,
+  pid: number,
+): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'vireo'), '--data-dir', dataDir, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let killed = false
+    const host = pid
+    const kill = () => {
+      if (killed) return
+      killed = true
+      process.kill(host, 'SIGKILL')
+    }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (when.test(d)) setTimeout(kill, delayMs)
+    })
+    child.on('close', () => {
+      kill()
+      // The next CLI starts a new host only once the killed one is gone (reaped, not a zombie).
+      const wait = () => (isAlive(host) ? setTimeout(wait, 50) : resolvePromise())
+      wait()
+    })
+  })
+}
+
+describe('a host killed in the middle of a snapshot operation', () => {
+  let dataDir: string
+  beforeAll(async () => {
+    dataDir = tempDataDir()
+    await bootBox(dataDir, 'box')
+  }, 240_000)
+  afterAll(async () => {
+    await cleanupDataDir(dataDir)
+  })
+
+  it('mid-take: the next host finds the VM consistent, it reverts and boots, images check clean', async () => {
+    await writeSector(dataDir, 'box', 'KNOW-ONE')
+    await take(dataDir, 'box', 'known')
+    await writeSector(dataDir, 'box', 'LATE-TWO')
+    await killHostDuring(dataDir, ['snapshot', 'take', 'box', 'cut', '--json'], /saving memory/, 5)
+    // A new host: recovery runs before anything else.
+    const t = await tree(dataDir, 'box')
+    expect(t.snapshots.map((s) => s.name)).toContain('known')
+    expect(await readSector(dataDir, 'box')).toBe('LATE-TWO')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'known'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('KNOW-ONE')
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    expect(checkAllImages(dataDir).filter((r) => r.code !== 0 && r.code !== 3)).toEqual([])
+    await vireoOk(dataDir, ['start', 'box'])
+    await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    expect(await readSector(dataDir, 'box')).toBe('KNOW-ONE')
+  })
+
+  it('mid-delete: the next host finishes it, the others revert with their data, images check clean', async () => {
+    await writeSector(dataDir, 'box', 'MIDL-SNP')
+    await take(dataDir, 'box', 'middle')
+    await writeSector(dataDir, 'box', 'LAST-SNP')
+    await take(dataDir, 'box', 'last')
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    await killHostDuring(dataDir, ['snapshot', 'delete', 'box', 'middle', '--json'], /merging/, 0)
+    const t = await tree(dataDir, 'box')
+    expect(t.snapshots.map((s) => s.name)).toEqual(['known', 'last'])
+    expect(checkAllImages(dataDir).filter((r) => r.code !== 0)).toEqual([])
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'last'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('LAST-SNP')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'known'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('KNOW-ONE')
+  })
+
+  it('mid-revert: the VM is at the snapshot or where it was, boots, and reverts again', async () => {
+    await writeSector(dataDir, 'box', 'REVT-CUR')
+    await killHostDuring(dataDir, ['snapshot', 'revert', 'box', 'last', '--json'], /making overlays/, 0)
+    const info = JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as { state: string }
+    if (info.state === 'stopped') {
+      await vireoOk(dataDir, ['start', 'box'])
+      await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    }
+    expect(['REVT-CUR', 'LAST-SNP']).toContain(await readSector(dataDir, 'box'))
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'last'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('LAST-SNP')
+  })
+
+  it('QEMU killed mid-take: the VM boots with what it had written, and reverts', async () => {
+    await writeSector(dataDir, 'box', 'QKIL-PRE')
+    const pid = (
+      JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as { runtime: { pid: number } }
+    ).runtime.pid
+    await killDuring(dataDir, ['snapshot', 'take', 'box', 'qkill', '--json'], /saving memory/, 5, pid)
+    await expect
+      .poll(
+        async () =>
+          (JSON.parse(await vireoOk(dataDir, ['info', 'box', '--json'])) as { state: string }).state,
+      )
+      .toBe('stopped')
+    await vireoOk(dataDir, ['start', 'box'])
+    await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    expect(await readSector(dataDir, 'box')).toBe('QKIL-PRE')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'known'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('KNOW-ONE')
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    expect(checkAllImages(dataDir).filter((r) => r.code !== 0 && r.code !== 3)).toEqual([])
+  })
+})
+
+describe('a live snapshot of a UEFI guest', () => {
+  let dataDir: string
+  beforeAll(() => {
+    dataDir = tempDataDir()
+  })
+  afterAll(async () => {
+    await cleanupDataDir(dataDir)
+  })
+
+  it('takes and reverts with the UEFI variables in the snapshot; the count resumes near N', async () => {
+    await bootBox(dataDir, 'efi', ['--firmware', 'uefi', '--memory', '512'])
+    await guestSays(dataDir, 'efi', COUNTER, 'COUNT-2\\r?\\n')
+    const before = (await lastCount(dataDir, 'efi')).n
+    const snap = await take(dataDir, 'efi', 'efi-live')
+    expect(snap.kind).toBe('live')
+    const after = (await lastCount(dataDir, 'efi')).n
+    await waitCount(dataDir, 'efi', after + 6)
+    await vireoOk(dataDir, ['snapshot', 'revert', 'efi', 'efi-live'], 180_000)
+    const { seen } = await lastCount(dataDir, 'efi')
+    expect(seen).not.toContain(GUEST_MARKER)
+    const first = Number(/COUNT-(\d+)/.exec(seen)![1])
+    expect(first).toBeGreaterThanOrEqual(before)
+    expect(first).toBeLessThanOrEqual(after + 1)
+    const info = JSON.parse(await vireoOk(dataDir, ['info', 'efi', '--json'])) as { dir: string }
+    const argv = JSON.parse(await vireoOk(dataDir, ['info', 'efi', '--qemu-argv', '--json'])) as string[]
+    // The vars QEMU runs on are an overlay on the snapshot's layer, not the original file.
+    expect(argv.join(' ')).toMatch(/nvram\.[0-9a-f]{8}\.qcow2/)
+    await vireoOk(dataDir, ['stop', 'efi', '--force'])
+    expect(checkAllImages(dataDir).filter((r) => r.code !== 0)).toEqual([])
+    expect(info.dir).toBeTruthy()
+  })
+})
