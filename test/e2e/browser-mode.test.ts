@@ -204,6 +204,41 @@ describe('browser mode end to end', () => {
     await dialog.waitFor({ state: 'detached', timeout: 10_000 })
   })
 
+  it('takes a live snapshot, reverts to it and deletes it by clicking', async () => {
+    await page.getByRole('tab', { name: 'Snapshots' }).click()
+    await page.getByRole('button', { name: 'Take snapshot' }).click()
+    const take = page.getByRole('dialog', { name: 'Take a snapshot' })
+    await take.getByLabel('Snapshot name').fill('before the mark')
+    await take.getByRole('button', { name: 'Take' }).click()
+    const row = page.getByRole('listitem', { name: 'Snapshot before the mark (current)' })
+    await row.waitFor({ timeout: 60_000 })
+    expect(await row.textContent()).toMatch(/memory and disks/)
+    await shot(page, 'snapshot-taken')
+    // Something the snapshot does not have: a file in the guest's memory-backed /tmp.
+    await guestSays(host.dataDir, NAME, 'touch /tmp/mark; echo MADE-$((40+2))', 'MADE-42')
+    await row.getByRole('button', { name: 'Revert' }).click()
+    const confirm = page.getByRole('dialog', { name: 'Revert to “before the mark”?' })
+    expect(await confirm.textContent()).toMatch(/resumes exactly where it was/)
+    await confirm.getByRole('button', { name: 'Revert' }).click()
+    await page.getByText('Reverted to “before the mark”.').waitFor({ timeout: 60_000 })
+    await expect.poll(() => vmState(page), { timeout: 30_000 }).toBe('Running')
+    const after = await guestSays(
+      host.dataDir,
+      NAME,
+      'test -e /tmp/mark && echo MARK-$((40+2)) || echo GONE-$((40+2))',
+      '(MARK|GONE)-42',
+    )
+    expect(after).toMatch(/GONE-42/)
+    await row.getByRole('button', { name: 'Delete' }).click()
+    await page
+      .getByRole('dialog', { name: 'Delete “before the mark”?' })
+      .getByRole('button', { name: 'Delete' })
+      .click()
+    await page.getByText('No snapshots yet. Take one before a risky change.').waitFor({ timeout: 60_000 })
+    await shot(page, 'snapshot-deleted')
+    await page.getByRole('tab', { name: 'Display' }).click()
+  })
+
   it('ejects the disc of the running guest in the Devices dialog', async () => {
     await page.getByRole('button', { name: 'Devices', exact: true }).click()
     const dialog = page.getByRole('dialog')
