@@ -1,9 +1,11 @@
 // Snapshots on the real test guest under TCG, through the CLI: a live snapshot resumes a counting
 // guest where it was; disk data comes back; a branch; a middle snapshot deleted while the others
 // still revert; a linked clone boots beside its source; kills of the host mid-take and mid-delete
-// leave a VM that boots and images that check clean.
+// leave a VM that boots and images that check clean; so do kills of QEMU mid-take, while a revert
+// loads the saved memory and while a delete merges a middle snapshot; a revert after a memory-size
+// change brings the old size back.
 import { execFileSync, spawn } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SnapshotInfo, SnapshotTree } from '../../engine/api/rpc.ts'
@@ -367,5 +369,199 @@ describe('a live snapshot of a UEFI guest', () => {
     await vireoOk(dataDir, ['stop', 'efi', '--force'])
     expect(checkAllImages(dataDir).filter((r) => r.code !== 0)).toEqual([])
     expect(info.dir).toBeTruthy()
+  })
+})
+
+/** The pid of a QEMU whose command line names `runtimeDir` and waits for incoming state, if one runs. */
+function incomingQemu(runtimeDir: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let argv: string[]
+    try {
+      argv = readFileSync(join('/proc', entry, 'cmdline'), 'utf8').split('\0')
+    } catch {
+      continue
+    }
+    if (argv.includes('-incoming') && argv.some((a) => a.includes(runtimeDir))) return Number(entry)
+  }
+  return null
+}
+
+/**
+ * Runs a CLI command, polls `pick` every few ms while it works and SIGKILLs the pid it returns;
+ * resolves with the command's result, and whether the kill came before the command ended.
+ */
+function killWhen(
+  dataDir: string,
+  args: string[],
+  pick: () => number | null,
+): Promise<{ code: number | null; stdout: string; stderr: string; killedMidway: boolean }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'vireo'), '--data-dir', dataDir, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    let killed: number | null = null
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = setInterval(() => {
+      const pid = pick()
+      if (pid === null) return
+      clearInterval(timer)
+      killed = pid
+      process.kill(pid, 'SIGKILL')
+    }, 3)
+    child.on('close', (code) => {
+      clearInterval(timer)
+      const killedMidway = killed !== null
+      const wait = () =>
+        killed !== null && isAlive(killed)
+          ? setTimeout(wait, 50)
+          : resolvePromise({ code, stdout, stderr, killedMidway })
+      wait()
+    })
+  })
+}
+
+interface BoxInfo {
+  dir: string
+  state: string
+  config: { memoryMiB: number }
+  runtime: { pid: number; runtimeDir: string } | null
+}
+
+async function boxInfo(dataDir: string, name: string): Promise<BoxInfo> {
+  return JSON.parse(await vireoOk(dataDir, ['info', name, '--json'])) as BoxInfo
+}
+
+describe('QEMU killed in the middle of a revert or a delete', () => {
+  let dataDir: string
+  beforeAll(async () => {
+    dataDir = tempDataDir()
+    await bootBox(dataDir, 'box')
+  }, 240_000)
+  afterAll(async () => {
+    await cleanupDataDir(dataDir)
+  })
+
+  it('mid-revert of a live snapshot (while it loads the memory): the VM stops, the tree holds, it reverts again', async () => {
+    await writeSector(dataDir, 'box', 'LIVE-SNP')
+    await take(dataDir, 'box', 'live')
+    await writeSector(dataDir, 'box', 'AFTR-LIV')
+    const { runtime } = await boxInfo(dataDir, 'box')
+    const sock = join(runtime!.runtimeDir, 'state.sock')
+    const began = Date.now()
+    // The new QEMU, once it listens for the saved state the engine streams into it.
+    const r = await killWhen(dataDir, ['snapshot', 'revert', 'box', 'live', '--json'], () => {
+      const pid = incomingQemu(runtime!.runtimeDir)
+      return pid !== null && existsSync(sock) && statSync(sock).mtimeMs >= began - 1000 ? pid : null
+    })
+    expect(r.killedMidway).toBe(true)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).not.toMatch(/^\s*$/)
+    await expect.poll(async () => (await boxInfo(dataDir, 'box')).state).toBe('stopped')
+    const t = await tree(dataDir, 'box')
+    expect(t.snapshots.map((s) => s.name)).toEqual(['live'])
+    expect(checkAllImages(dataDir).filter((x) => x.code !== 0 && x.code !== 3)).toEqual([])
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'live'], 180_000)
+    const seen = await guestSays(dataDir, 'box', 'echo UP-$((3*3))', 'UP-9')
+    expect(seen).not.toContain(GUEST_MARKER)
+    expect(await readSector(dataDir, 'box')).toBe('LIVE-SNP')
+  })
+
+  it('mid-delete of a middle snapshot while the VM runs (QEMU merging): the tree holds, all revert, images check', async () => {
+    // Enough data in the middle layer that merging it takes QEMU a while (random: zeros QEMU's
+    // copy-on-read writes as zero clusters, and the layer would not grow).
+    await guestSays(
+      dataDir,
+      'box',
+      'dd if=/dev/urandom of=/dev/vda bs=1M seek=1 count=16 conv=fsync 2>/dev/null; echo Z-$((5*5))',
+      'Z-25',
+    )
+    await writeSector(dataDir, 'box', 'MIDL-SNP')
+    const middle = await take(dataDir, 'box', 'middle')
+    await writeSector(dataDir, 'box', 'TOPS-SNP')
+    const top = await take(dataDir, 'box', 'top')
+    await writeSector(dataDir, 'box', 'CURR-ENT')
+    const info = await boxInfo(dataDir, 'box')
+    const index = JSON.parse(readFileSync(join(info.dir, 'snapshots', 'index.json'), 'utf8')) as {
+      snapshots: { id: string; layers: Record<string, string> }[]
+    }
+    const topLayer = join(info.dir, index.snapshots.find((s) => s.id === top.id)!.layers['disk0']!)
+    const size = statSync(topLayer).size
+    const qemuPid = info.runtime!.pid
+    // The top snapshot's layer grows while QEMU streams the middle one's data into it.
+    const r = await killWhen(dataDir, ['snapshot', 'delete', 'box', 'middle', '--json'], () =>
+      statSync(topLayer).size > size + 1024 * 1024 ? qemuPid : null,
+    )
+    expect(r.killedMidway).toBe(true)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).not.toMatch(/Size mismatch|^\s*$/)
+    await expect.poll(async () => (await boxInfo(dataDir, 'box')).state).toBe('stopped')
+    let t = await tree(dataDir, 'box')
+    expect(t.snapshots.map((s) => s.name)).toEqual(['live', 'middle', 'top'])
+    expect(t.snapshots.find((s) => s.id === top.id)!.parent).toBe(middle.id)
+    expect(checkAllImages(dataDir).filter((x) => x.code !== 0 && x.code !== 3)).toEqual([])
+    await vireoOk(dataDir, ['start', 'box'])
+    await vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    expect(await readSector(dataDir, 'box')).toBe('CURR-ENT')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'middle'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('MIDL-SNP')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'top'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('TOPS-SNP')
+    // The delete can be done again, and the snapshots on both sides keep their data.
+    t = JSON.parse(
+      (await vireoOk(dataDir, ['snapshot', 'delete', 'box', 'middle', '--json'], 180_000))
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as SnapshotTree
+    expect(t.snapshots.map((s) => s.name)).toEqual(['live', 'top'])
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'live'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('LIVE-SNP')
+    await vireoOk(dataDir, ['snapshot', 'revert', 'box', 'top'], 180_000)
+    expect(await readSector(dataDir, 'box')).toBe('TOPS-SNP')
+    await vireoOk(dataDir, ['stop', 'box', '--force'])
+    expect(checkAllImages(dataDir).filter((x) => x.code !== 0 && x.code !== 3)).toEqual([])
+  })
+})
+
+describe('a revert after the memory size changed', () => {
+  let dataDir: string
+  beforeAll(async () => {
+    dataDir = tempDataDir()
+    await bootBox(dataDir, 'mem')
+  }, 240_000)
+  afterAll(async () => {
+    await cleanupDataDir(dataDir)
+  })
+
+  it('goes back to 256 MiB from 320, for a disk-only and for a live snapshot (whose guest runs on)', async () => {
+    await guestSays(dataDir, 'mem', COUNTER, 'COUNT-2\\r?\\n')
+    await take(dataDir, 'mem', 'warm')
+    await vireoOk(dataDir, ['stop', 'mem', '--force'])
+    expect((await take(dataDir, 'mem', 'cold')).kind).toBe('disk')
+
+    await vireoOk(dataDir, ['modify', 'mem', '--memory', '320'])
+    expect((await boxInfo(dataDir, 'mem')).config.memoryMiB).toBe(320)
+    await vireoOk(dataDir, ['snapshot', 'revert', 'mem', 'cold'])
+    let info = await boxInfo(dataDir, 'mem')
+    expect(info.config.memoryMiB).toBe(256)
+    expect(info.state).toBe('stopped')
+
+    await vireoOk(dataDir, ['modify', 'mem', '--memory', '320'])
+    expect((await boxInfo(dataDir, 'mem')).config.memoryMiB).toBe(320)
+    const r = await vireo(dataDir, ['snapshot', 'revert', 'mem', 'warm'], 180_000)
+    expect(r.stderr).not.toMatch(/Size mismatch|ram block/i)
+    expect(r.code).toBe(0)
+    info = await boxInfo(dataDir, 'mem')
+    expect(info.config.memoryMiB).toBe(256)
+    expect(info.state).toBe('running')
+    const { seen } = await lastCount(dataDir, 'mem')
+    expect(seen).not.toContain(GUEST_MARKER)
+    expect(seen).toMatch(/COUNT-\d+/)
+    const argv = JSON.parse(await vireoOk(dataDir, ['info', 'mem', '--qemu-argv', '--json'])) as string[]
+    expect(argv[argv.indexOf('-m') + 1]).toMatch(/^256/)
   })
 })
