@@ -12,6 +12,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/unit/**/*.test.tsx'],
+          // A component test's first render loads MUI into jsdom: 2 s on a quiet machine, over 5 s
+          // (vitest's default limit) while the other unit files run beside it on two cores.
+          testTimeout: 20_000,
           sequence: { groupOrder: 0 },
         },
       },
