@@ -16,6 +16,7 @@ import type { AttachParams } from '../../engine/api/rpc.ts'
 import type { Disk } from '../../engine/api/vm-config.ts'
 import { DISK_BUS_CHOICES, NIC_CHOICES, type Choice } from '../devices/choices.ts'
 import { ChoiceField } from '../devices/ChoiceField.tsx'
+import { NetworkFields } from '../devices/NetworkFields.tsx'
 import {
   ADD_DISK_FORM,
   ADD_NIC_FORM,
@@ -24,7 +25,6 @@ import {
   type AddDiskForm,
   type AddNicForm,
 } from './attach-forms.ts'
-import { NETWORK_CHOICES } from './device-forms.ts'
 
 const SOURCES: Choice<AddDiskForm['source']>[] = [
   { value: 'new', label: 'A new disk', explain: 'An empty qcow2 image in the VM folder.' },
@@ -118,36 +118,7 @@ export function AddNic(props: { vm: string; busy: boolean; onAdd(p: AttachParams
           disabled={props.busy}
           onChange={(v) => set('model', v)}
         />
-        <ChoiceField
-          size="small"
-          label="Network of the new card"
-          value={f.mode}
-          choices={NETWORK_CHOICES}
-          disabled={props.busy}
-          onChange={(v) => set('mode', v)}
-        />
-        {f.mode === 'internal' && (
-          <TextField
-            size="small"
-            label="Internal network of the new card"
-            value={f.internal}
-            disabled={props.busy}
-            onChange={(e) => set('internal', e.target.value)}
-            helperText="VMs naming the same network are connected."
-            sx={{ flex: 1 }}
-          />
-        )}
-        {f.mode === 'internal' && (
-          <TextField
-            size="small"
-            label="DHCP subnet of the new card"
-            value={f.dhcp}
-            disabled={props.busy}
-            onChange={(e) => set('dhcp', e.target.value)}
-            helperText="e.g. 10.9.0.0/24; empty for none."
-            sx={{ flex: 1 }}
-          />
-        )}
+        <NetworkFields subject="the new card" values={f} disabled={props.busy} onChange={set} />
       </Stack>
       {made.error && f.mode === 'internal' && f.internal.trim() !== '' && (
         <Alert severity="warning" role="status">

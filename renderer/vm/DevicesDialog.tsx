@@ -22,6 +22,7 @@ import type { Disk, Nic } from '../../engine/api/vm-config.ts'
 import { useClient } from '../connection/ConnectionGate.tsx'
 import { CACHE_CHOICES, DISK_BUS_CHOICES, NIC_CHOICES, type Choice } from '../devices/choices.ts'
 import { ChoiceField } from '../devices/ChoiceField.tsx'
+import { NetworkFields } from '../devices/NetworkFields.tsx'
 import { plainError } from '../ui/notify.tsx'
 import { AddDisk, AddNic, RemoveDisk } from './AttachControls.tsx'
 import {
@@ -30,7 +31,6 @@ import {
   diskProblem,
   nicChanges,
   nicForm,
-  NETWORK_CHOICES,
   type DiskForm,
   type NicForm,
 } from './device-forms.ts'
@@ -376,36 +376,7 @@ function NicRow(props: {
         />
       </Stack>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
-        <ChoiceField
-          size="small"
-          label={`Network of ${nic.id}`}
-          value={f.mode}
-          choices={NETWORK_CHOICES}
-          disabled={props.locked}
-          onChange={(v) => set('mode', v)}
-        />
-        {f.mode === 'internal' && (
-          <TextField
-            size="small"
-            label={`Internal network of ${nic.id}`}
-            value={f.internal}
-            disabled={props.locked}
-            onChange={(e) => set('internal', e.target.value)}
-            helperText="VMs naming the same network are connected."
-            sx={{ flex: 1 }}
-          />
-        )}
-        {f.mode === 'internal' && (
-          <TextField
-            size="small"
-            label={`DHCP subnet of ${nic.id}`}
-            value={f.dhcp}
-            disabled={props.locked}
-            onChange={(e) => set('dhcp', e.target.value)}
-            helperText="e.g. 10.9.0.0/24: the engine hands out addresses; empty for none."
-            sx={{ flex: 1 }}
-          />
-        )}
+        <NetworkFields subject={nic.id} values={f} disabled={props.locked} onChange={set} />
       </Stack>
       <Stack direction="row" spacing={2} sx={{ alignItems: 'center' }}>
         <FormControlLabel
