@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VmInfo } from '../../engine/api/rpc.ts'
 import type { VmConfig } from '../../engine/api/vm-config.ts'
 import { isAlive } from '../../engine/host/process-alive.ts'
-import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
+import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 
 const guest = requireTestGuest()
 let dataDir: string
 let vm: VmInfo
 
-const info = async (name = 'box') => JSON.parse(await vireoOk(dataDir, ['info', name, '--json'])) as VmInfo
+const info = (name = 'box') => vmInfo(dataDir, name)
 const vmJson = () => JSON.parse(readFileSync(join(vm.dir, 'vm.json'), 'utf8')) as VmConfig
 const rootPorts = async (name = 'box') =>
   (await vireoOk(dataDir, ['info', name, '--qemu-argv'])).match(/pcie-root-port/g)?.length ?? 0

@@ -7,15 +7,14 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { VmInfo } from '../../engine/api/rpc.ts'
-import { cleanupDataDir, guestSays, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
+import { cleanupDataDir, guestSays, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 
 const guest = requireTestGuest()
 let dataDir: string
 let otherIso: string
 
-const info = async (vm: string) => JSON.parse(await vireoOk(dataDir, ['info', vm, '--json'])) as VmInfo
+const info = (vm: string) => vmInfo(dataDir, vm)
 const argv = async (vm: string) =>
   JSON.parse(await vireoOk(dataDir, ['info', vm, '--qemu-argv', '--json'])) as string[]
 /**

@@ -4,13 +4,13 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VmInfo } from '../../engine/api/rpc.ts'
-import { cleanupDataDir, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
+import { cleanupDataDir, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 
 const guest = requireTestGuest()
 let dataDir: string
 
-const info = async (name: string) => JSON.parse(await vireoOk(dataDir, ['info', name, '--json'])) as VmInfo
+const info = (name: string) => vmInfo(dataDir, name)
 
 describe('vireo modify', () => {
   beforeAll(() => {

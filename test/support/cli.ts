@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { VmInfo } from '../../engine/api/rpc.ts'
 import { repoRoot } from './guest.ts'
 
 export interface CliResult {
@@ -35,6 +36,11 @@ export async function vireoOk(dataDir: string, args: string[], timeoutMs?: numbe
   const r = await vireo(dataDir, args, timeoutMs)
   if (r.code !== 0) throw new Error(`vireo ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`)
   return r.stdout
+}
+
+/** A VM as `vireo info --json` gives it. */
+export async function vmInfo(dataDir: string, vm: string): Promise<VmInfo> {
+  return JSON.parse(await vireoOk(dataDir, ['info', vm, '--json'])) as VmInfo
 }
 
 export function tempDataDir(prefix = 'vireo-test-'): string {
