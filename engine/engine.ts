@@ -1151,7 +1151,25 @@ export class Engine implements RpcBackend {
     'vm.clone': (params) => this.cloneVm(params),
     'device.attach': (params) => this.attachDevice(params),
     'device.detach': (params) => this.detachDevice(params),
+    'host.pairCode': () => notYet('host.pairCode'),
+    'remote.add': () => notYet('remote.add'),
+    'remote.list': () => notYet('remote.list'),
+    'remote.remove': () => notYet('remote.remove'),
+    'remote.vms': () => notYet('remote.vms'),
+    'migration.check': () => notYet('migration.check'),
+    'vm.migrate': () => notYet('vm.migrate'),
+    'migration.cancel': () => notYet('migration.cancel'),
+    'peer.hello': () => notYet('peer.hello'),
+    'peer.incoming.check': () => notYet('peer.incoming.check'),
+    'peer.incoming.prepare': () => notYet('peer.incoming.prepare'),
+    'peer.incoming.listen': () => notYet('peer.incoming.listen'),
+    'peer.incoming.commit': () => notYet('peer.incoming.commit'),
+    'peer.incoming.abort': () => notYet('peer.incoming.abort'),
   }
+}
+
+function notYet(method: string): Promise<never> {
+  return Promise.reject(new VireoError('unavailable', `${method} is not available on this host yet`))
 }
 
 function appendSnapshotLog(vmDir: string, entry: Record<string, unknown>): void {

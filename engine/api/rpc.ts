@@ -14,6 +14,21 @@ import {
   VmConfig,
   VmName,
 } from './vm-config.ts'
+import {
+  CompatibilityReport,
+  HostPort,
+  IncomingPlan,
+  MigrateOptions,
+  MigrationId,
+  MigrationProgress,
+  MigrationResult,
+  PairCode,
+  PairCodeInfo,
+  PeerHello,
+  RemoteInfo,
+  RemoteName,
+  RemoteVms,
+} from './migration.ts'
 
 export const VmState = z.enum([
   'stopped',
@@ -424,6 +439,49 @@ export const Methods = {
     result: z.object({ channel: z.number().int().min(1) }),
   },
   'stream.close': { params: z.object({ channel: z.number().int().min(1) }), result: Empty },
+
+  /** A one-time code another host pairs with (this host must accept other hosts: `vireo serve`). */
+  'host.pairCode': { params: Empty, result: PairCodeInfo },
+  /** Pairs with another host by its code (a PAKE; the code never leaves this host) and remembers it. */
+  'remote.add': {
+    params: z.object({ name: RemoteName, address: HostPort, code: PairCode }),
+    result: RemoteInfo,
+  },
+  'remote.list': { params: Empty, result: z.array(RemoteInfo) },
+  /** Forgets a remote host and its key. */
+  'remote.remove': { params: z.object({ name: RemoteName }), result: Empty },
+  /** A remote host's VMs and their state, over the paired channel. */
+  'remote.vms': { params: z.object({ remote: RemoteName }), result: RemoteVms },
+  /** What would stop this VM moving to that host, each in plain words; nothing is changed. */
+  'migration.check': { params: MigrateOptions, result: CompatibilityReport },
+  /** Moves (or copies) a VM to a remote host: live while it runs, else offline. Progress as events. */
+  'vm.migrate': { params: MigrateOptions.extend({ job: JobId.optional() }), result: MigrationResult },
+  /** Stops a migration under way; the VM keeps running here as it was. */
+  'migration.cancel': { params: VmRef, result: Empty },
+
+  // Peer-only: answered on the paired TLS-PSK channel alone, refused anywhere else.
+  'peer.hello': { params: Empty, result: PeerHello },
+  'peer.incoming.check': {
+    params: IncomingPlan,
+    result: z.object({ checks: CompatibilityReport.shape.checks }),
+  },
+  /** Makes the VM's folder (hidden from the library) and, live, starts QEMU waiting with its NBD export. */
+  'peer.incoming.prepare': {
+    params: IncomingPlan,
+    result: z.object({ nbdPort: z.number().int().nullable() }),
+  },
+  /** Opens the migration port for this migration only. */
+  'peer.incoming.listen': {
+    params: z.object({ migration: MigrationId }),
+    result: z.object({ port: z.number().int() }),
+  },
+  /** The source has switched over: the guest runs here from now on (or, offline, the VM is registered). */
+  'peer.incoming.commit': { params: z.object({ migration: MigrationId }), result: VmSummary },
+  /** Anything made for this migration is removed. */
+  'peer.incoming.abort': {
+    params: z.object({ migration: MigrationId, reason: z.string().max(1000) }),
+    result: Empty,
+  },
 } as const
 
 export type Methods = typeof Methods
@@ -438,6 +496,7 @@ export const Events = {
   'vm.removed': z.object({ id: z.uuid() }),
   'vm.updated': VmSummary,
   'job.progress': JobProgress,
+  'migration.progress': MigrationProgress,
   /** A stream ended on the engine's side (VM stopped). */
   'stream.closed': z.object({ channel: z.number().int(), reason: z.string() }),
 } as const
