@@ -1,8 +1,8 @@
 // The engine: the VM control plane. It owns the library and every running VM, and serves the RPC
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, freemem } from 'node:os'
 import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
 import { VireoError } from './api/errors.ts'
@@ -58,6 +58,15 @@ import { recoverSnapshots } from './snapshots/recover.ts'
 import { collect, revertFiles, snapshotTree } from './snapshots/revert.ts'
 import { stateSocket, takeSnapshot } from './snapshots/take.ts'
 import type { VmHandle } from './snapshots/vm-handle.ts'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { statfsSync } from 'node:fs'
+import type { MigrationResult, PeerHello } from './api/migration.ts'
+import { Peers } from './peers/peers.ts'
+import type { QmpClient } from './qmp/client.ts'
+import type { Peer } from './peers/trust-store.ts'
+import { IncomingMigrations } from './migration/incoming.ts'
+import { checkMigration, migrateOut } from './migration/source.ts'
+import { hostFacts } from './migration/host-facts.ts'
 
 export const VIREO_VERSION = '0.1.0'
 
@@ -80,6 +89,9 @@ export interface EngineOptions {
   socketPath?: string
   /** What `host.stop` does: the host that carries this engine decides how it goes away. */
   onHostStop?: (stopVms: boolean) => void
+  log?: (line: string) => void
+  /** How long a migration may move no byte before the link counts as cut. */
+  migrationStallMs?: number
 }
 
 type AnyListener = <E extends EventName>(event: E, data: EventData<E>) => void
@@ -100,6 +112,13 @@ export class Engine implements RpcBackend {
   private readonly networks = new InternalNetworks()
   /** How long the last live revert's state load took (for logs/snapshots.log). */
   private lastLoadMs = 0
+  readonly peers: Peers
+  private readonly incoming: IncomingMigrations
+  /** Migrations this host is sending, by VM id: cancelled through their controller. */
+  private readonly outgoing = new Map<string, AbortController>()
+  private readonly log: (line: string) => void
+  private readonly migrationStallMs: number
+  private nextPeerSession = 1
 
   constructor(opts: EngineOptions) {
     this.env = opts.env ?? process.env
@@ -107,11 +126,29 @@ export class Engine implements RpcBackend {
     this.library = new VmLibrary(this.layout.vmsDir)
     this.socketPath = opts.socketPath ?? this.layout.hostSocket
     this.onHostStop = opts.onHostStop ?? null
+    this.log = opts.log ?? (() => undefined)
+    this.migrationStallMs = opts.migrationStallMs ?? Number(this.env.VIREO_MIGRATION_STALL_MS ?? 20_000)
+    this.peers = new Peers(this.layout.peersFile, this.log)
+    this.incoming = new IncomingMigrations({
+      vmsDir: this.layout.vmsDir,
+      runtimeDirOf: (id) => vmRuntimeDir(this.layout, id),
+      qemuImg: async () => (await this.qemu()).img,
+      clash: (c) => {
+        if (this.entries.has(c.id)) return `this host has the VM ${c.id} already`
+        const other = this.library.find(c.name)
+        return other ? `this host has a VM named "${other.config.name}" already` : null
+      },
+      launchIncoming: (dir, config, hook) => this.launchIncoming(dir, config, hook),
+      register: (dir, config) => this.summary(this.entries.get(this.register(config).id)!),
+      listenAddress: () => this.peers.listening?.address ?? '127.0.0.1',
+      log: this.log,
+    })
   }
 
   /** Loads the library and re-attaches to every QEMU an earlier engine left running. */
   async init(): Promise<void> {
     mkdirSync(this.layout.cacheDir, { recursive: true })
+    this.incoming.sweep()
     this.library.load()
     for (const record of this.library.list()) {
       const entry: Entry = {
@@ -988,6 +1025,174 @@ export class Engine implements RpcBackend {
     }
   }
 
+  // ---- migration between hosts (engine/peers, engine/migration) ----------------------------------
+
+  /** A paired host's session: the whole RPC, plus the peer-only calls bound to that host. */
+  peerSession(peer: Peer): { backend: RpcBackend; close: () => void } {
+    const session = this.nextPeerSession++
+    const handlers: Handlers = {
+      ...this.handlers,
+      'peer.hello': () => this.hello(),
+      'peer.incoming.prepare': async (plan) => {
+        this.incoming.prepare(peer, session, plan)
+        return {}
+      },
+      'peer.incoming.start': ({ migration }) => this.incoming.start(peer, migration),
+      'peer.incoming.listen': ({ migration }) => this.incoming.listen(peer, migration),
+      'peer.incoming.commit': ({ migration }) => this.incoming.commit(peer, migration),
+      'peer.incoming.abort': async ({ migration, reason }) => {
+        await this.incoming.abort(peer, migration, reason)
+        return {}
+      },
+    }
+    return {
+      backend: {
+        handlers,
+        onEvent: (l) => this.onEvent(l),
+        openStream: (k, vm, sink) => this.openStream(k, vm, sink),
+      },
+      close: () => void this.incoming.sessionClosed(session),
+    }
+  }
+
+  /** A paired host's HTTP request: the files of a migration. */
+  peerRequest(req: IncomingMessage, res: ServerResponse, peer: Peer): void {
+    const m = /^\/peer\/migrations\/([a-f0-9]{16,32})\/files\/(\d{1,5})$/.exec(req.url ?? '')
+    if (req.method !== 'PUT' || !m) return void res.writeHead(404).end()
+    void this.incoming.receive(peer, m[1]!, Number(m[2]), req, res)
+  }
+
+  private async hello(): Promise<PeerHello> {
+    let qemu: PeerHello['qemu'] = null
+    try {
+      const q = await this.qemu()
+      qemu = { version: q.version, ...(await hostFacts(q.system)) }
+    } catch {
+      /* reported as null */
+    }
+    const fs = statfsSync(this.layout.root)
+    return {
+      hostId: this.peers.trust.hostId,
+      hostName: this.peers.trust.hostName,
+      version: VIREO_VERSION,
+      qemu,
+      accelerator: qemu ? (await this.accelerator()).chosen : null,
+      ovmf: findOvmf(this.env) !== null,
+      freeDiskBytes: fs.bavail * fs.bsize,
+      freeMemoryBytes: availableMemory(),
+      migrationAddress: this.peers.listening?.address ?? '127.0.0.1',
+    }
+  }
+
+  private async launchIncoming(
+    dir: string,
+    config: VmConfig,
+    hook: (qmp: QmpClient) => Promise<void>,
+  ): Promise<VmSummary> {
+    // Not in the library until the guest runs here: a stand-in entry for the launch.
+    const e: Entry = {
+      record: { config, dir },
+      running: null,
+      state: 'migrating',
+      lastError: null,
+      lastExit: null,
+      needsCheck: false,
+      busy: Promise.resolve(),
+    }
+    const { ctx, qemu } = await this.launchContext(e)
+    const running = await RunningVm.launch({
+      paths: this.pathsOf(e.record),
+      vmId: config.id,
+      qemuBinary: qemu.system,
+      argv: buildQemuArgv(config, ctx),
+      accelerator: ctx.accelerator,
+      incoming: true,
+      beforeCpusStart: hook,
+    })
+    e.record = this.library.add(config)
+    this.entries.set(config.id, e)
+    this.adopt(e, running)
+    this.emit('vm.added', this.summary(e))
+    return this.summary(e)
+  }
+
+  private async migrationSource(vm: string, to: string) {
+    const e = this.entry(vm)
+    const [remote, qemu] = await Promise.all([this.peers.connect(to), this.qemu()])
+    const accelerator =
+      e.running?.record.accelerator ??
+      (e.record.config.accelerator === 'tcg' ? 'tcg' : (await this.accelerator()).chosen)
+    return {
+      e,
+      remote: { client: remote.client, peer: { ...remote.peer, name: to } },
+      qemuImg: qemu.img,
+      qemuVersion: qemu.version,
+      accelerator,
+      vm: {
+        dir: e.record.dir,
+        config: e.record.config,
+        runtimeDir: this.pathsOf(e.record).runtimeDir,
+        qmp: e.running?.qmp ?? null,
+      },
+    }
+  }
+
+  async migrationCheck(p: Params<'migration.check'>) {
+    const src = await this.migrationSource(p.vm, p.to)
+    try {
+      return (await checkMigration({ ...src, opts: p })).report
+    } finally {
+      src.remote.client.close()
+    }
+  }
+
+  migrate(p: Params<'vm.migrate'>): Promise<MigrationResult> {
+    const e = this.entry(p.vm)
+    const id = e.record.config.id
+    if (this.outgoing.has(id))
+      throw new VireoError('conflict', `"${e.record.config.name}" is migrating already`)
+    const ac = new AbortController()
+    this.outgoing.set(id, ac)
+    const job = p.job ?? `migrate-${id.slice(0, 8)}`
+    return this.serial(e, async () => {
+      const src = await this.migrationSource(p.vm, p.to)
+      const before = e.state
+      if (e.running) this.setState(e, 'migrating')
+      try {
+        return await migrateOut({
+          ...src,
+          opts: p,
+          job,
+          self: { hostId: this.peers.trust.hostId, hostName: this.peers.trust.hostName },
+          stallMs: this.migrationStallMs,
+          signal: ac.signal,
+          emit: (progress) => this.emit('migration.progress', progress),
+          log: this.log,
+          stopHere: async () => {
+            await e.running?.powerOff()
+          },
+          release: async () => {
+            this.library.remove(id, false)
+            this.entries.delete(id)
+            this.emit('vm.removed', { id })
+          },
+        })
+      } finally {
+        src.remote.client.close()
+        this.outgoing.delete(id)
+        if (e.running && e.state === 'migrating')
+          this.setState(e, e.running.currentState === 'migrating' ? before : e.running.currentState)
+      }
+    })
+  }
+
+  cancelMigration(ref: string): void {
+    const e = this.entry(ref)
+    const ac = this.outgoing.get(e.record.config.id)
+    if (!ac) throw new VireoError('invalid_state', `"${e.record.config.name}" is not migrating`)
+    ac.abort()
+  }
+
   // ---- snapshots and clones (engine/snapshots) -------------------------------------------------
 
   private vmHandle(e: Entry, qemu: QemuInstallation, job?: string): VmHandle {
@@ -1151,25 +1356,44 @@ export class Engine implements RpcBackend {
     'vm.clone': (params) => this.cloneVm(params),
     'device.attach': (params) => this.attachDevice(params),
     'device.detach': (params) => this.detachDevice(params),
-    'host.pairCode': () => notYet('host.pairCode'),
-    'remote.add': () => notYet('remote.add'),
-    'remote.list': () => notYet('remote.list'),
-    'remote.remove': () => notYet('remote.remove'),
-    'remote.vms': () => notYet('remote.vms'),
-    'migration.check': () => notYet('migration.check'),
-    'vm.migrate': () => notYet('vm.migrate'),
-    'migration.cancel': () => notYet('migration.cancel'),
-    'peer.hello': () => notYet('peer.hello'),
-    'peer.incoming.check': () => notYet('peer.incoming.check'),
-    'peer.incoming.prepare': () => notYet('peer.incoming.prepare'),
-    'peer.incoming.listen': () => notYet('peer.incoming.listen'),
-    'peer.incoming.commit': () => notYet('peer.incoming.commit'),
-    'peer.incoming.abort': () => notYet('peer.incoming.abort'),
+    'host.pairCode': () => this.peers.pairCode(),
+    'remote.add': ({ name, address, code }) => this.peers.addRemote(name, address, code),
+    'remote.list': async () => this.peers.trust.remotes(),
+    'remote.remove': async ({ name }) => {
+      this.peers.trust.removeRemote(name)
+      return {}
+    },
+    'remote.vms': ({ remote }) => this.peers.remoteVms(remote),
+    'migration.check': (p) => this.migrationCheck(p),
+    'vm.migrate': (p) => this.migrate(p),
+    'migration.cancel': async ({ vm }) => {
+      this.cancelMigration(vm)
+      return {}
+    },
+    'peer.hello': () => peerOnly(),
+    'peer.incoming.prepare': () => peerOnly(),
+    'peer.incoming.start': () => peerOnly(),
+    'peer.incoming.listen': () => peerOnly(),
+    'peer.incoming.commit': () => peerOnly(),
+    'peer.incoming.abort': () => peerOnly(),
   }
 }
 
-function notYet(method: string): Promise<never> {
-  return Promise.reject(new VireoError('unavailable', `${method} is not available on this host yet`))
+function peerOnly(): Promise<never> {
+  return Promise.reject(
+    new VireoError('unauthorized', 'only a paired host may call this, over its own channel'),
+  )
+}
+
+/** What the kernel could give a new guest now: MemAvailable, which counts reclaimable cache. */
+function availableMemory(): number {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))
+    if (m) return Number(m[1]) * 1024
+  } catch {
+    /* not Linux */
+  }
+  return freemem()
 }
 
 function appendSnapshotLog(vmDir: string, entry: Record<string, unknown>): void {

@@ -209,5 +209,6 @@ export const IncomingPlan = z.object({
   sourceHostName: z.string(),
   /** The guest's accelerator on the source (live: the destination must run the same). */
   accelerator: z.string().nullable(),
+  postcopy: z.boolean().default(false),
 })
 export type IncomingPlan = z.infer<typeof IncomingPlan>

@@ -461,13 +461,11 @@ export const Methods = {
 
   // Peer-only: answered on the paired TLS-PSK channel alone, refused anywhere else.
   'peer.hello': { params: Empty, result: PeerHello },
-  'peer.incoming.check': {
-    params: IncomingPlan,
-    result: z.object({ checks: CompatibilityReport.shape.checks }),
-  },
-  /** Makes the VM's folder (hidden from the library) and, live, starts QEMU waiting with its NBD export. */
-  'peer.incoming.prepare': {
-    params: IncomingPlan,
+  /** Makes the VM's folder (hidden from the library); its files follow by upload. */
+  'peer.incoming.prepare': { params: IncomingPlan, result: Empty },
+  /** Live: starts QEMU waiting for the guest, its disks exported over NBD (TLS) for the mirror. */
+  'peer.incoming.start': {
+    params: z.object({ migration: MigrationId }),
     result: z.object({ nbdPort: z.number().int().nullable() }),
   },
   /** Opens the migration port for this migration only. */

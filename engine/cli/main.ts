@@ -24,6 +24,7 @@ import {
   type AttachOptions,
 } from './attach-options.ts'
 import { formatSnapshotTree } from './format-snapshots.ts'
+import { addMigrationCommands } from './migrate-commands.ts'
 
 const program = new Command()
 program
@@ -826,6 +827,8 @@ host
       process.exit(1)
     }
   })
+
+addMigrationCommands(program, host, withHost)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, process.argv.includes('--json'))

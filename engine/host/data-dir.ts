@@ -26,6 +26,8 @@ export interface DataDirLayout {
   hostJson: string
   lockFile: string
   tokenFile: string
+  /** Paired hosts and their keys (mode 0600). */
+  peersFile: string
   /** Short per-host directory for unix sockets (sun_path is limited to 108 bytes). */
   runtimeRoot: string
   hostSocket: string
@@ -41,6 +43,7 @@ export function dataDirLayout(root: string, env: NodeJS.ProcessEnv = process.env
     hostJson: join(abs, 'host.json'),
     lockFile: join(abs, 'host.lock'),
     tokenFile: join(abs, 'token'),
+    peersFile: join(abs, 'peers.json'),
     runtimeRoot,
     hostSocket: join(runtimeRoot, 'host.sock'),
   }

@@ -2,7 +2,7 @@
 // token) and, when serving, over HTTP + WebSocket on TCP (loopback by default, token required).
 import { chmodSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Server as NetServer } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { serveRpc } from '../api/server.ts'
 import { webSocketTransport, type WebSocketLike } from '../api/transports/websocket.ts'
@@ -11,6 +11,8 @@ import { writeJsonAtomic } from '../vm/atomic-file.ts'
 import { DataDirLock } from './lock.ts'
 import { loadOrCreateToken, tokenFromUpgrade, tokenMatches } from './token.ts'
 import { makeHttpHandler } from './static-files.ts'
+import { PAIR_PATH } from '../peers/pairing.ts'
+import { createPeerServer } from '../peers/peer-server.ts'
 import type { HostRecord } from './host-record.ts'
 
 export interface HostOptions {
@@ -42,9 +44,10 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     dataDir: opts.dataDir,
     ...(opts.env ? { env: opts.env } : {}),
     onHostStop: (stopVms) => void stopHost?.({ stopVms }),
+    log,
   })
   const lock = DataDirLock.acquire(engine.layout.lockFile)
-  const servers: Server[] = []
+  const servers: (Server | NetServer)[] = []
   const sockets = new Set<WebSocket>()
   try {
     await engine.init()
@@ -68,9 +71,27 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       const tcpHttp = createServer(
         makeHttpHandler({ token: t, log, hostAllowed: (h) => hostHeaderAllowed(h, port ?? 0) }),
       )
-      attachWebSocket(tcpHttp, engine, sockets, (req) => upgradeAllowed(req, t, port ?? 0, log))
-      await listen(tcpHttp, opts.tcp.port, opts.tcp.address)
-      port = (tcpHttp.address() as AddressInfo).port
+      attachWebSocket(tcpHttp, engine, sockets, (req) => upgradeAllowed(req, t, port ?? 0, log), log)
+      // Other hosts reach this one on the same port, inside TLS-PSK (engine/peers/peer-server.ts).
+      const peerServer = createPeerServer({
+        http: tcpHttp,
+        trust: engine.peers.trust,
+        onPeerSocket: (ws, peer) => {
+          sockets.add(ws)
+          const session = engine.peerSession(peer)
+          ws.on('close', () => {
+            sockets.delete(ws)
+            session.close()
+          })
+          serveRpc(webSocketTransport(ws as unknown as WebSocketLike), session.backend)
+        },
+        onPeerRequest: (req, res, peer) => engine.peerRequest(req, res, peer),
+        log,
+      })
+      await listen(peerServer.server, opts.tcp.port, opts.tcp.address)
+      port = (peerServer.server.address() as AddressInfo).port
+      engine.peers.listening = { address: opts.tcp.address, port }
+      servers.push(peerServer.server)
       const shown = opts.tcp.address.includes(':') ? `[${opts.tcp.address}]` : opts.tcp.address
       url = `http://${shown}:${port}/#token=${token}`
       engine.url = `http://${shown}:${port}/`
@@ -110,7 +131,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   }
 }
 
-function listen(server: Server, portOrPath: number | string, address?: string): Promise<void> {
+function listen(server: Server | NetServer, portOrPath: number | string, address?: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject)
     const done = () => {
@@ -127,6 +148,7 @@ function attachWebSocket(
   engine: Engine,
   sockets: Set<WebSocket>,
   allowed: (req: IncomingMessage) => boolean,
+  log: (line: string) => void = () => undefined,
 ): void {
   const wss = new WebSocketServer({
     noServer: true,
@@ -136,7 +158,20 @@ function attachWebSocket(
       return false
     },
   })
+  const pairing = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
   http.on('upgrade', (req, socket, head) => {
+    // Pairing needs no token (the code is its secret), and no web page may try codes: browsers
+    // always send Origin on a WebSocket, another Vireo host never does.
+    if (req.url === PAIR_PATH) {
+      if (req.headers.origin !== undefined || !engine.peers.listening) {
+        log(`refused a pairing from ${req.socket.remoteAddress ?? '?'}: it came from a web page`)
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+        return
+      }
+      const who = req.socket.remoteAddress ?? '?'
+      pairing.handleUpgrade(req, socket, head, (ws) => engine.peers.pairing.handle(ws, who))
+      return
+    }
     if (!allowed(req)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return

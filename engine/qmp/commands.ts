@@ -108,6 +108,16 @@ export interface QmpCommands {
   }
   'query-block-jobs': { args: undefined; result: JsonObject[] }
   'query-migrate-parameters': { args: undefined; result: JsonObject }
+  'blockdev-mirror': {
+    args: { 'job-id': string; device: string; target: string; sync: 'top' | 'full'; speed?: number }
+    result: Empty
+  }
+  'block-job-cancel': { args: { device: string; force?: boolean }; result: Empty }
+  'nbd-server-start': { args: JsonObject; result: Empty }
+  'nbd-server-stop': { args: undefined; result: Empty }
+  'block-export-add': { args: JsonObject & { type: string; id: string; 'node-name': string }; result: Empty }
+  'block-export-del': { args: { id: string; mode?: 'safe' | 'hard' }; result: Empty }
+  'migrate-start-postcopy': { args: undefined; result: Empty }
 }
 
 export type QmpCommandName = keyof QmpCommands
@@ -125,6 +135,7 @@ export interface QmpEvents {
   BLOCK_JOB_READY: JsonObject
   BLOCK_JOB_COMPLETED: JsonObject
   BLOCK_JOB_ERROR: JsonObject
+  BLOCK_JOB_CANCELLED: JsonObject
   MIGRATION: { status: string }
   MIGRATION_PASS: { pass: number }
   NIC_RX_FILTER_CHANGED: JsonObject

@@ -1,10 +1,9 @@
 // What the end-to-end tests stand on: Debian's Chromium driven by playwright-core, a `vireo serve`
 // of their own over a throw-away data dir, and a renderer build that is not older than its sources.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { cleanupDataDir, tempDataDir } from '../support/cli.ts'
 import { repoRoot } from '../support/guest.ts'
 
 export const CHROMIUM_ARGS = [
@@ -53,59 +52,7 @@ export function ensureRendererBuild(): void {
   })
 }
 
-export interface ServedHost {
-  dataDir: string
-  url: string
-  port: number
-  token: string
-  process: ChildProcess
-  stop(): Promise<void>
-}
-
-export async function serve(): Promise<ServedHost> {
-  const dataDir = tempDataDir('vireo-e2e-')
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'bin', 'vireo'), '--data-dir', dataDir, 'serve', '--port', '0', '--json'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let out = ''
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-  const exited = new Promise<void>((r) =>
-    child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r()),
-  )
-  const stop = async (): Promise<void> => {
-    child.kill('SIGTERM')
-    await exited
-    // The VMs outlive the host by design; the cleanup's own host stops them.
-    await cleanupDataDir(dataDir)
-  }
-  try {
-    const info = await new Promise<{ url: string; port: number; token: string }>((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`vireo serve did not start: ${err}`)), 30_000)
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d
-        try {
-          const parsed = JSON.parse(out) as { url: string; port: number; token: string }
-          clearTimeout(timer)
-          resolvePromise(parsed)
-        } catch {
-          /* not all of it yet */
-        }
-      })
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`vireo serve exited ${code}: ${err}`))
-      })
-    })
-    return { dataDir, ...info, process: child, stop }
-  } catch (e) {
-    // The caller never gets a handle to stop: leave no host or temp dir behind.
-    await stop()
-    throw e
-  }
-}
+export { serve, type ServedHost } from '../support/serve.ts'
 
 /**
  * Screenshots of each step, kept as test artifacts; with `dom`, the page's HTML and accessibility
