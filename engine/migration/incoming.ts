@@ -222,6 +222,9 @@ export class IncomingMigrations {
           name: d.node,
           writable: true,
         })
+      this.host.log(
+        `disks of "${m.plan.config.name}" exported for the mirror on ${address}:${nbdPort} (NBD, TLS-PSK)`,
+      )
       m.nbdReady.resolve(nbdPort)
       await m.listenAsked.promise
       const port = await freePort(address)
@@ -234,6 +237,7 @@ export class IncomingMigrations {
       await qmp.execute('migrate-set-parameters', { 'tls-creds': TLS_OBJECT_ID })
       const host = address.includes(':') ? `[${address}]` : address
       await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` })
+      this.host.log(`memory of "${m.plan.config.name}" awaited on ${address}:${port} (TLS-PSK)`)
       m.listening.resolve(port)
       await m.commitAsked.promise
       await waitIncomingDone(qmp)

@@ -21,6 +21,7 @@ import type { QmpClient } from '../qmp/client.ts'
 import { compatibility } from './compatibility.ts'
 import { planMigration, type MigrationPlan } from './plan.ts'
 import { addTlsCreds, removeTlsCreds, TLS_OBJECT_ID } from './qemu-tls.ts'
+import { activeNodes } from '../snapshots/live-save.ts'
 import { sendSparse } from './sparse-stream.ts'
 import { Throttle } from './throttle.ts'
 
@@ -84,7 +85,25 @@ export async function checkMigration(
   return { report, plan }
 }
 
-export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
+export async function migrateOut(outer: SourceContext): Promise<MigrationResult> {
+  // One signal for every reason to stop: the user's cancel, or the destination's channel closing
+  // (its engine died or the link dropped; the ping in keepAlive notices within 15 s).
+  const stop = new AbortController()
+  const onCancel = () => stop.abort(new VireoError('invalid_state', 'the migration was cancelled'))
+  if (outer.signal.aborted) onCancel()
+  outer.signal.addEventListener('abort', onCancel)
+  const closeSub = outer.remote.client.onClose(() =>
+    stop.abort(new VireoError('unavailable', `the connection to ${outer.remote.peer.name} was lost`)),
+  )
+  try {
+    return await migrateWith({ ...outer, signal: stop.signal })
+  } finally {
+    outer.signal.removeEventListener('abort', onCancel)
+    closeSub.dispose()
+  }
+}
+
+async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
   const started = Date.now()
   const { client } = ctx.remote
   const id = randomBytes(8).toString('hex')
@@ -104,7 +123,7 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
       ...p,
     })
   const cancelled = () => {
-    if (ctx.signal.aborted) throw new VireoError('invalid_state', 'the migration was cancelled')
+    if (ctx.signal.aborted) throw ctx.signal.reason as Error
   }
 
   progress('checking')
@@ -121,6 +140,7 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
 
   const qmp = ctx.vm.qmp
   const mirrors: string[] = []
+  const nbdNodes: string[] = []
   let committing = false
   let tlsAdded = false
   let migrating = false
@@ -207,7 +227,11 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
     await addTlsCreds(qmp, ctx.vm.runtimeDir, 'client', id, key)
     tlsAdded = true
     const speed = ctx.opts.bandwidthMbps ? Math.floor((ctx.opts.bandwidthMbps * 1_000_000) / 8) : undefined
+    // Here the writing layer's node changes with every snapshot; there it is named as in vm.json.
+    const nodes = await activeNodes(qmp)
     for (const m of plan.mirrored) {
+      const device = nodes.get(m.abs)?.node
+      if (!device) throw new VireoError('internal', `QEMU has no node for ${m.abs}`)
       await qmp.execute('blockdev-add', {
         driver: 'nbd',
         'node-name': NBD_NODE(m.node),
@@ -215,9 +239,10 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
         export: m.node,
         'tls-creds': TLS_OBJECT_ID,
       } as never)
+      nbdNodes.push(NBD_NODE(m.node))
       await qmp.execute('blockdev-mirror', {
         'job-id': MIRROR_JOB(m.node),
-        device: m.node,
+        device,
         target: NBD_NODE(m.node),
         sync: 'top',
         ...(speed ? { speed } : {}),
@@ -269,6 +294,8 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
       await completed
     }
     mirrors.length = 0
+    // A channel closed before the commit is sent means the destination never ran the guest.
+    cancelled()
     committing = true
     await client.call('peer.incoming.commit', { migration: id })
     const downtimeMs = stoppedAt ? Date.now() - stoppedAt : info.downtimeMs
@@ -296,7 +323,7 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
         `the switch-over to ${ctx.remote.peer.name} did not confirm (${(err as Error).message}); "${ctx.vm.config.name}" stays paused here so that it never runs on both hosts: check ${ctx.remote.peer.name}, then stop or resume it here`,
       )
     }
-    await rollBack(qmp, { migrating, mirrors, tls: tlsAdded, runtimeDir: ctx.vm.runtimeDir })
+    await rollBack(qmp, { migrating, mirrors, nbdNodes })
     await client
       .call('peer.incoming.abort', { migration: id, reason: (err as Error).message })
       .catch(() => undefined)
@@ -309,7 +336,7 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
 /** Back to where the guest was: no migration, no mirror, no NBD client, running. */
 async function rollBack(
   qmp: QmpClient | null,
-  s: { migrating: boolean; mirrors: string[]; tls: boolean; runtimeDir: string },
+  s: { migrating: boolean; mirrors: string[]; nbdNodes: string[] },
 ): Promise<void> {
   if (!qmp) return
   // A cut link never errors by itself: yank drops the sockets so that cancel returns at once.
@@ -329,8 +356,9 @@ async function rollBack(
       .catch(() => undefined)
     await qmp.execute('block-job-cancel', { device: MIRROR_JOB(n), force: true }).catch(() => undefined)
     await Promise.race([done, gone, waitJobGone(qmp, MIRROR_JOB(n))])
-    await qmp.execute('blockdev-del', { 'node-name': NBD_NODE(n) }).catch(() => undefined)
   }
+  for (const node of s.nbdNodes)
+    await qmp.execute('blockdev-del', { 'node-name': node }).catch(() => undefined)
   // A migration that failed at its very end leaves the guest paused (postmigrate): run it again.
   const status = await qmp.execute('query-status').catch(() => null)
   if (status && !status.running && (status.status === 'postmigrate' || status.status === 'finish-migrate'))
@@ -355,7 +383,7 @@ async function watchMirrors(
   let last = -1
   let lastMove = Date.now()
   for (;;) {
-    if (ctx.signal.aborted) throw new VireoError('invalid_state', 'the migration was cancelled')
+    if (ctx.signal.aborted) throw ctx.signal.reason as Error
     const all = await qmp.execute('query-block-jobs')
     const mine = all.filter((j) => jobs.some((n) => j.device === MIRROR_JOB(n)))
     if (mine.length < jobs.length)
@@ -392,7 +420,7 @@ async function watchMigration(
   const sub = qmp.on('MIGRATION', () => wake?.())
   try {
     for (;;) {
-      if (ctx.signal.aborted) throw new VireoError('invalid_state', 'the migration was cancelled')
+      if (ctx.signal.aborted) throw ctx.signal.reason as Error
       const m = (await qmp.execute('query-migrate')) as MigrateInfo
       const ram = m.ram ?? {}
       if (m.status === 'completed') return { downtimeMs: m.downtime ?? 0, ramBytes: ram.transferred ?? 0 }

@@ -40,7 +40,7 @@ const MIGRATION_DONE = new Set(['completed', 'failed', 'cancelled'])
 const LOCAL_BANDWIDTH = 64 * 1024 ** 3
 
 /** The node each active image sits in, found by its file name (node names change with every snapshot). */
-async function activeNodes(qmp: QmpClient): Promise<Map<string, { node: string; size: number }>> {
+export async function activeNodes(qmp: QmpClient): Promise<Map<string, { node: string; size: number }>> {
   const out = new Map<string, { node: string; size: number }>()
   for (const b of (await qmp.execute('query-block')) as BlockInfo[]) {
     const ins = b.inserted

@@ -4,13 +4,14 @@
 // with no second boot, disk bytes and the MAC unchanged, snapshots that arrive and revert, cancels
 // in the disk and memory phases and a killed destination that leave the source running and nothing
 // on the destination, and an offline move that boots there.
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MigrationResult } from '../../engine/api/migration.ts'
 import { cleanupDataDir, guestSays, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
-import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
+import { GUEST_MARKER, repoRoot, requireTestGuest } from '../support/guest.ts'
 import { serve, type ServedHost } from '../support/serve.ts'
 
 const guest = requireTestGuest()
@@ -71,6 +72,91 @@ function migrateJson(out: string): { events: { phase: string }[]; result: Migrat
 function vmFolders(dataDir: string): string[] {
   const dir = join(dataDir, 'vms')
   return existsSync(dir) ? readdirSync(dir) : []
+}
+
+/** A `vireo migrate --json` under way: its progress events as they come, and how it ended. */
+function startMigrate(dataDir: string, args: string[]) {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin', 'vireo'), '--data-dir', dataDir, 'migrate', ...args, '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const phases: string[] = []
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+    for (const m of d.matchAll(/"phase":"([a-z-]+)"/g)) phases.push(m[1]!)
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((r) =>
+    child.once('exit', (code) => r({ code, stdout: out, stderr: err })),
+  )
+  return { phases, done, child }
+}
+
+async function waitPhase(m: { phases: string[] }, phase: string): Promise<void> {
+  await expect.poll(() => m.phases.includes(phase), { timeout: 120_000, interval: 200 }).toBe(true)
+}
+
+/** QEMU processes of this VM other than `except` (the source's own). */
+function qemusOf(vmId: string, except: number | null): number[] {
+  let out = ''
+  try {
+    out = execFileSync('pgrep', ['-f', `process=vireo-${vmId.slice(0, 8)}`], { encoding: 'utf8' })
+  } catch {
+    return []
+  }
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => p !== except)
+}
+
+/** A raw NBD client's try at the destination's export: the server must insist on TLS first. */
+function rawNbdTry(port: number): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const s = connect(port, '127.0.0.1')
+    let buf = Buffer.alloc(0)
+    let sent = false
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      if (!sent && buf.length >= 18) {
+        // Fixed newstyle; then NBD_OPT_LIST (3) with no data.
+        const opt = Buffer.alloc(16)
+        opt.write('IHAVEOPT', 0, 'latin1')
+        opt.writeUInt32BE(3, 8)
+        opt.writeUInt32BE(0, 12)
+        s.write(Buffer.concat([Buffer.from([0, 0, 0, 1]), opt]))
+        sent = true
+        buf = buf.subarray(18)
+      }
+      if (sent && buf.length >= 20) {
+        // The option reply: magic(8) option(4) type(4) length(4).
+        resolvePromise(buf.readUInt32BE(12))
+        s.destroy()
+      }
+    })
+    s.on('error', reject)
+  })
+}
+
+/** What a plain TCP client reads from a port (refused and closed read as nothing). */
+function rawBytes(port: number): Promise<string> {
+  return new Promise((resolvePromise) => {
+    const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.0\r\n\r\n'))
+    let data = ''
+    const timer = setTimeout(() => s.destroy(), 3000)
+    s.on('data', (d) => (data += d.toString('latin1')))
+    s.on('close', () => {
+      clearTimeout(timer)
+      resolvePromise(data)
+    })
+    s.on('error', () => undefined)
+  })
 }
 
 describe('pairing', () => {
@@ -206,9 +292,165 @@ describe('live migration on loopback', () => {
   }, 400_000)
 })
 
-describe('a plain-text connection to the migration port', () => {
-  it('is refused by the TLS the port requires', async () => {
-    // Covered here with the serve port as well: a raw client gets no RPC out of the peer channel.
+describe('snapshots travel with a live migration', () => {
+  let dest: ServedHost
+  let src: string
+  beforeAll(async () => {
+    dest = await serve()
+    src = tempDataDir()
+    await pair(src, dest, 'dest')
+    await bootBox(src, 'snappy')
+  }, 300_000)
+  afterAll(async () => {
+    await cleanupDataDir(src)
+    await dest.stop()
+  }, 120_000)
+
+  it('arrives with its snapshot tree, and a snapshot reverts on the destination', async () => {
+    await writeSector(src, 'snappy', 'SNAP-ONE')
+    await vireoOk(src, ['snapshot', 'take', 'snappy', 'first'], 180_000)
+    await writeSector(src, 'snappy', 'LATE-TWO')
+    await vireoOk(src, ['migrate', 'snappy', '--to', 'dest'], 300_000)
+    const tree = JSON.parse(await vireoOk(dest.dataDir, ['snapshot', 'list', 'snappy', '--json'])) as {
+      snapshots: { id: string; name: string; kind: string }[]
+      current: string | null
+    }
+    expect(tree.snapshots.map((x) => [x.name, x.kind])).toEqual([['first', 'live']])
+    expect(tree.current).toBe(tree.snapshots[0]!.id)
+    expect(await readSector(dest.dataDir, 'snappy')).toBe('LATE-TWO')
+    await vireoOk(dest.dataDir, ['snapshot', 'revert', 'snappy', 'first'], 180_000)
+    expect(await readSector(dest.dataDir, 'snappy')).toBe('SNAP-ONE')
+    // Every image on the destination is sound, and the source kept nothing.
+    await vireoOk(dest.dataDir, ['stop', 'snappy', '--force'])
+    for (const f of readdirSync(join(dest.dataDir, 'vms'), { recursive: true }) as string[])
+      if (f.endsWith('.qcow2')) execFileSync('qemu-img', ['check', '-q', join(dest.dataDir, 'vms', f)])
+    expect(vmFolders(src)).toEqual([])
+  }, 600_000)
+})
+
+describe('a migration that does not finish leaves the source running and nothing on the destination', () => {
+  let dest: ServedHost
+  let src: string
+  let id: string
+  beforeAll(async () => {
+    dest = await serve({ env: { ...process.env, VIREO_MIGRATION_STALL_MS: '8000' } })
+    src = tempDataDir()
+    await pair(src, dest, 'dest')
+    await bootBox(src, 'stayer')
+    // Data for the mirror to copy, so that the disk phase lasts.
+    await guestSays(
+      src,
+      'stayer',
+      'dd if=/dev/urandom of=/dev/vda bs=1M count=8 conv=fsync 2>/dev/null; echo D-$((3*3))',
+      'D-9',
+    )
+    id = (await vmInfo(src, 'stayer')).id
+  }, 300_000)
+  afterAll(async () => {
+    await cleanupDataDir(src)
+    await dest.stop()
+  }, 120_000)
+
+  async function sourceStillRuns(): Promise<void> {
+    const info = await vmInfo(src, 'stayer')
+    expect(info.state).toBe('running')
+    await guestSays(src, 'stayer', 'echo ALIVE-$((40+2))', 'ALIVE-42')
+    expect(vmFolders(dest.dataDir)).toEqual([])
+    const list = JSON.parse(await vireoOk(dest.dataDir, ['list', '--json'])) as unknown[]
+    expect(list).toEqual([])
+    await expect.poll(() => qemusOf(id, info.runtime!.pid), { timeout: 15_000 }).toEqual([])
+  }
+
+  it('cancelled while copying disks (and the NBD export refuses a client without TLS)', async () => {
+    const m = startMigrate(src, ['stayer', '--to', 'dest', '--bandwidth', '16'])
+    await waitPhase(m, 'copying-disks')
+    const port = Number(/exported for the mirror on 127\.0\.0\.1:(\d+)/.exec(dest.log())?.[1])
+    // NBD_REP_ERR_TLS_REQD: the export answers nothing until TLS.
+    expect(await rawNbdTry(port)).toBe(2 ** 31 + 5)
+    await vireoOk(src, ['migrate', 'cancel', 'stayer'])
+    const r = await m.done
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/cancelled/)
+    await sourceStillRuns()
+  }, 300_000)
+
+  it('cancelled while copying memory', async () => {
+    const m = startMigrate(src, ['stayer', '--to', 'dest', '--bandwidth', '16'])
+    await waitPhase(m, 'copying-memory')
+    // The memory port took its one connection, over TLS: a plain client gets nothing from it.
+    const port = Number(/memory of "stayer" awaited on 127\.0\.0\.1:(\d+)/.exec(dest.log())?.[1])
+    expect(port).toBeGreaterThan(0)
+    expect(await rawBytes(port)).toBe('')
+    await vireoOk(src, ['migrate', 'cancel', 'stayer'])
+    const r = await m.done
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/cancelled/)
+    await sourceStillRuns()
+  }, 300_000)
+
+  it('with the destination engine killed while copying memory', async () => {
+    const m = startMigrate(src, ['stayer', '--to', 'dest', '--bandwidth', '16'])
+    await waitPhase(m, 'copying-memory')
+    dest.process.kill('SIGKILL')
+    const r = await m.done
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/connection to dest was lost|memory copy failed/)
+    const info = await vmInfo(src, 'stayer')
+    expect(info.state).toBe('running')
+    await guestSays(src, 'stayer', 'echo ALIVE-$((40+2))', 'ALIVE-42')
+    // The destination's watcher kills the waiting QEMU and removes the partial copy.
+    await expect.poll(() => qemusOf(id, info.runtime!.pid), { timeout: 15_000 }).toEqual([])
+    await expect.poll(() => vmFolders(dest.dataDir), { timeout: 15_000 }).toEqual([])
+  }, 300_000)
+})
+
+describe('offline migration', () => {
+  let dest: ServedHost
+  let src: string
+  beforeAll(async () => {
+    dest = await serve()
+    src = tempDataDir()
+    await pair(src, dest, 'dest')
+  }, 60_000)
+  afterAll(async () => {
+    await cleanupDataDir(src)
+    await dest.stop()
+  }, 120_000)
+
+  it('moves a stopped VM, which then boots on the destination; a copy keeps it here too', async () => {
+    await vireoOk(src, ['create', 'still', '--iso', guest.iso, '--memory', '256', '--disk-size', '32M'])
+    const running = await vireo(src, ['migrate', 'still', '--to', 'dest', '--offline', '--check'])
+    expect(running.code).toBe(0)
+    const out = await vireoOk(src, ['migrate', 'still', '--to', 'dest', '--json'], 300_000)
+    const { events, result } = migrateJson(out)
+    expect(result.mode).toBe('offline')
+    expect(events.some((e) => e.phase === 'copying-files')).toBe(true)
+    expect(vmFolders(src)).toEqual([])
+    await vireoOk(dest.dataDir, ['start', 'still'])
+    await vireoOk(dest.dataDir, ['console', 'still', '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
+    await vireoOk(dest.dataDir, ['stop', 'still', '--force'])
+    // Back, as a copy: both hosts have it now.
+    await pair(dest.dataDir, await selfServe(src), 'back')
+    await vireoOk(dest.dataDir, ['migrate', 'still', '--to', 'back', '--copy'], 300_000)
+    expect((await vmInfo(dest.dataDir, 'still')).state).toBe('stopped')
+    expect((await vmInfo(src, 'still')).state).toBe('stopped')
+  }, 600_000)
+
+  /** The source's data dir served too, so the destination can send it back. */
+  async function selfServe(dataDir: string): Promise<ServedHost> {
+    await vireoOk(dataDir, ['host', 'stop'])
+    const h = await serve({ dataDir })
+    served.push(h)
+    return h
+  }
+  const served: ServedHost[] = []
+  afterAll(async () => {
+    for (const h of served) h.process.kill('SIGTERM')
+  })
+})
+
+describe('the serve port', () => {
+  it('gives a TLS client without a paired key nothing', async () => {
     const dest = await serve()
     try {
       const got = await new Promise<string>((resolvePromise) => {
