@@ -165,6 +165,20 @@ export function MigrationWizard(props: MigrationWizardProps) {
     }
   }
 
+  // An offline move takes a stopped VM: the guest is asked to shut down (ACPI), as from its toolbar.
+  const shutDown = async () => {
+    if (!vm) return
+    setBusy('Shutting down')
+    setFailure(null)
+    try {
+      await client.call('vm.stop', { vm: vm.id, force: false })
+    } catch (err) {
+      setFailure(`Could not shut down “${vm.name}”: ${plainError(err)}`)
+    } finally {
+      setBusy(null)
+    }
+  }
+
   const cancel = async () => {
     if (!vm) return
     cancelled.current = true
@@ -277,6 +291,13 @@ export function MigrationWizard(props: MigrationWizardProps) {
               onChange={setForm}
               disabled={!!busy}
             />
+          )}
+          {step === 'options' && vm?.state === 'running' && effectiveForm?.mode === 'offline' && (
+            <Box>
+              <Button variant="outlined" disabled={!!busy} onClick={() => void shutDown()}>
+                Shut down “{vm.name}” first
+              </Button>
+            </Box>
           )}
           {step === 'progress' && (
             <ProgressView progress={progress} cancelling={cancelling} vmName={vm?.name ?? ''} to={to ?? ''} />

@@ -409,3 +409,29 @@ describe('Migration wizard', () => {
     )
   })
 })
+
+describe('Migration wizard, offline move of a running VM', () => {
+  it('asks for the VM to be shut down first, and moves it offline once it has stopped', async () => {
+    const fake = fakeEngine([web], {
+      'remote.list': () => [lab2],
+      'migration.check': (p) => goodReport(p.offline ? 'offline' : 'live'),
+      'vm.stop': () => {
+        fake.emit('vm.state', { id: web.id, name: 'web', state: 'stopped' })
+        return { ...web, state: 'stopped' }
+      },
+      'vm.migrate': () => ({ ...result, mode: 'offline', downtimeMs: null }),
+    })
+    renderLibrary(fake.client)
+    const dialog = await upToReport('web')
+    await click(await within(dialog).findByRole('button', { name: 'Next' }))
+    await click(within(dialog).getByRole('radio', { name: /^Offline/ }))
+    expect(within(dialog).getByText(/^Shut the VM down first/)).toBeTruthy()
+    expect(isDisabled(button('Start migration'))).toBe(true)
+    await click(button('Shut down “web” first'))
+    expect(fake.calls('vm.stop')).toEqual([{ vm: web.id, force: false }])
+    await waitFor(() => expect(isDisabled(button('Start migration'))).toBe(false))
+    await click(button('Start migration'))
+    expect(fake.calls('vm.migrate')[0]).toMatchObject({ vm: web.id, offline: true })
+    expect(await within(dialog).findByText('Moved “web” to lab2 (offline).')).toBeTruthy()
+  })
+})
