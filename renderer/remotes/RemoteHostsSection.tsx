@@ -5,6 +5,7 @@ import { useState } from 'react'
 import Add from '@mui/icons-material/Add'
 import DeleteOutlined from '@mui/icons-material/DeleteOutlined'
 import Key from '@mui/icons-material/Key'
+import MoveUp from '@mui/icons-material/MoveUp'
 import Alert from '@mui/material/Alert'
 import Box from '@mui/material/Box'
 import Button from '@mui/material/Button'
@@ -28,6 +29,7 @@ import Typography from '@mui/material/Typography'
 import type { RemoteInfo, RemoteVms } from '../../engine/api/migration.ts'
 import { VmState } from '../../engine/api/rpc.ts'
 import { useClient } from '../connection/ConnectionGate.tsx'
+import { useMigrationWizard } from '../migration/MigrationProvider.tsx'
 import { useNotify } from '../ui/notify.tsx'
 import { formatMemory, STATE_LABELS, stateColor } from '../vm/actions.ts'
 import { AddHostDialog } from './AddHostDialog.tsx'
@@ -38,6 +40,7 @@ export function RemoteHostsSection(props: { pollMs?: number }) {
   const client = useClient()
   const notify = useNotify()
   const hosts = useRemoteHosts({ pollMs: props.pollMs })
+  const migration = useMigrationWizard()
   const [adding, setAdding] = useState(false)
   const [showingCode, setShowingCode] = useState(false)
   const [removing, setRemoving] = useState<RemoteInfo | null>(null)
@@ -66,6 +69,11 @@ export function RemoteHostsSection(props: { pollMs?: number }) {
           Other hosts
         </Typography>
         <Stack direction="row" spacing={1}>
+          {migration && !!hosts.remotes?.length && (
+            <Button startIcon={<MoveUp />} onClick={() => migration.open()}>
+              Move a VM…
+            </Button>
+          )}
           <Button startIcon={<Key />} onClick={() => setShowingCode(true)}>
             Pairing code of this host
           </Button>

@@ -435,3 +435,19 @@ describe('Migration wizard, offline move of a running VM', () => {
     expect(await within(dialog).findByText('Moved “web” to lab2 (offline).')).toBeTruthy()
   })
 })
+
+describe('Migration wizard from the other hosts', () => {
+  it('opens with no VM chosen, and goes on only once one is', async () => {
+    const fake = fakeEngine([web, db], { 'remote.list': () => [lab2] })
+    renderLibrary(fake.client)
+    await click(await screen.findByRole('button', { name: 'Move a VM…' }))
+    const radios = within(wizard()).getAllByRole('radio') as HTMLInputElement[]
+    expect(radios.map((r) => [r.labels?.[0]?.textContent, r.checked])).toEqual([
+      ['db — Stopped', false],
+      ['web — Running', false],
+    ])
+    expect(isDisabled(button('Next'))).toBe(true)
+    await click(radios[1]!)
+    expect(isDisabled(button('Next'))).toBe(false)
+  })
+})
