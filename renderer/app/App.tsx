@@ -16,6 +16,7 @@ import type { Platform } from '../connection/types.ts'
 import { LibraryView } from '../library/LibraryView.tsx'
 import { NewVmDialog } from '../library/NewVmDialog.tsx'
 import { VmsProvider } from '../library/vms.tsx'
+import { MigrationProvider } from '../migration/MigrationProvider.tsx'
 import { NotifyProvider } from '../ui/notify.tsx'
 import { VmView } from '../vm/VmView.tsx'
 import { useThemeChoice, VireoThemeProvider } from './theme.tsx'
@@ -32,7 +33,9 @@ export function App(props: { platform: Platform }) {
       <NotifyProvider>
         <ConnectionGate platform={props.platform}>
           <VmsProvider>
-            <Shell />
+            <MigrationProvider>
+              <Shell />
+            </MigrationProvider>
           </VmsProvider>
         </ConnectionGate>
       </NotifyProvider>

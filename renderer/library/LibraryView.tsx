@@ -43,6 +43,8 @@ import {
 import { SettingsDialog } from '../vm/SettingsDialog.tsx'
 import { useVmActions } from '../vm/use-vm-actions.tsx'
 import { useClient } from '../connection/ConnectionGate.tsx'
+import { useMigrationWizard } from '../migration/MigrationProvider.tsx'
+import { RemoteHostsSection } from '../remotes/RemoteHostsSection.tsx'
 import { useNotify } from '../ui/notify.tsx'
 import { Thumbnail } from './Thumbnail.tsx'
 import { useVms } from './vms.tsx'
@@ -50,6 +52,8 @@ import { useVms } from './vms.tsx'
 export interface LibraryViewProps {
   onOpen(id: string): void
   onNew(): void
+  /** How often the other hosts are asked for their VMs (tests make it short). */
+  remotePollMs?: number
 }
 
 /** Case-insensitive match on name, OS and state. */
@@ -72,6 +76,7 @@ export function LibraryView(props: LibraryViewProps) {
   const [query, setQuery] = useState('')
   const [menu, setMenu] = useState<MenuState | null>(null)
   const [settingsFor, setSettingsFor] = useState<string | null>(null)
+  const migration = useMigrationWizard()
 
   const sorted = useMemo(
     () => (vms ? [...vms].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })) : []),
@@ -206,6 +211,16 @@ export function LibraryView(props: LibraryViewProps) {
         >
           Settings…
         </MenuItem>
+        {migration && (
+          <MenuItem
+            onClick={() => {
+              if (menuVm) migration.open(menuVm.id)
+              setMenu(null)
+            }}
+          >
+            Move to another host…
+          </MenuItem>
+        )}
         {menuVm &&
           MENU_ACTIONS.map((a) => (
             <MenuItem
@@ -221,6 +236,7 @@ export function LibraryView(props: LibraryViewProps) {
             </MenuItem>
           ))}
       </Menu>
+      <RemoteHostsSection pollMs={props.remotePollMs} />
       {actions.dialog}
       <SettingsDialog vmId={settingsFor} onClose={() => setSettingsFor(null)} />
     </Box>

@@ -7,6 +7,7 @@ import FitScreen from '@mui/icons-material/FitScreen'
 import Fullscreen from '@mui/icons-material/Fullscreen'
 import FullscreenExit from '@mui/icons-material/FullscreenExit'
 import Keyboard from '@mui/icons-material/Keyboard'
+import MoveUp from '@mui/icons-material/MoveUp'
 import Pause from '@mui/icons-material/Pause'
 import PhotoCamera from '@mui/icons-material/PhotoCamera'
 import PlayArrow from '@mui/icons-material/PlayArrow'
@@ -34,6 +35,7 @@ import Tooltip from '@mui/material/Tooltip'
 import Typography from '@mui/material/Typography'
 import { useClient } from '../connection/ConnectionGate.tsx'
 import { useVms } from '../library/vms.tsx'
+import { useMigrationWizard } from '../migration/MigrationProvider.tsx'
 import { useNotify } from '../ui/notify.tsx'
 import {
   ACTION_LABELS,
@@ -85,6 +87,7 @@ export function VmView(props: VmViewProps) {
   const notify = useNotify()
   const { vms, reasons } = useVms()
   const actions = useVmActions({ onDeleted: props.onBack })
+  const migration = useMigrationWizard()
   const vm = vms?.find((v) => v.id === props.vmId) ?? null
   const [tab, setTab] = useState<'display' | 'console' | 'snapshots'>('display')
   const [scaling, setScaling] = useState<Scaling>('fit')
@@ -253,6 +256,19 @@ export function VmView(props: VmViewProps) {
               </IconButton>
             </span>
           </Tooltip>
+          {migration && (
+            <Tooltip title="Move to another host…">
+              <span>
+                <IconButton
+                  aria-label="Move to another host"
+                  disabled={busy}
+                  onClick={() => migration.open(vm.id)}
+                >
+                  <MoveUp />
+                </IconButton>
+              </span>
+            </Tooltip>
+          )}
           <Box sx={{ flex: 1 }} />
           <ToggleButtonGroup
             size="small"
