@@ -103,7 +103,7 @@ async function waitPhase(m: { phases: string[] }, phase: string): Promise<void> 
 
 /** QEMU processes of this VM other than `except` (the source's own). */
 function qemusOf(vmId: string, except: number | null): number[] {
-  let out = ''
+  let out: string
   try {
     out = execFileSync('pgrep', ['-f', `process=vireo-${vmId.slice(0, 8)}`], { encoding: 'utf8' })
   } catch {
