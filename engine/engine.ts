@@ -1088,7 +1088,7 @@ export class Engine implements RpcBackend {
     dir: string,
     config: VmConfig,
     hook: (qmp: QmpClient) => Promise<void>,
-  ): Promise<VmSummary> {
+  ): Promise<{ summary: VmSummary; qmp: QmpClient }> {
     // Not in the library until the guest runs here: a stand-in entry for the launch.
     const e: Entry = {
       record: { config, dir },
@@ -1113,7 +1113,7 @@ export class Engine implements RpcBackend {
     this.entries.set(config.id, e)
     this.adopt(e, running)
     this.emit('vm.added', this.summary(e))
-    return this.summary(e)
+    return { summary: this.summary(e), qmp: running.qmp }
   }
 
   private async migrationSource(vm: string, to: string) {

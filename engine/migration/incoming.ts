@@ -37,7 +37,7 @@ export interface IncomingHost {
     dir: string,
     config: VmConfig,
     hook: (qmp: QmpClient) => Promise<void>,
-  ) => Promise<VmSummary>
+  ) => Promise<{ summary: VmSummary; qmp: QmpClient }>
   /** Registers a stopped VM whose files are complete (offline). */
   register: (dir: string, config: VmConfig) => VmSummary
   listenAddress: () => string
@@ -207,45 +207,51 @@ export class IncomingMigrations {
     const address = this.host.listenAddress()
     const key = migrationKey(peer.key, id)
     const runtimeDir = this.host.runtimeDirOf(m.plan.config.id)
-    m.launched = this.host.launchIncoming(m.dir, m.plan.config, async (qmp) => {
-      await addTlsCreds(qmp, runtimeDir, 'server', id, key)
-      const nbdPort = await freePort(address)
-      await qmp.execute('nbd-server-start', {
-        addr: { type: 'inet', data: { host: address, port: String(nbdPort) } },
-        'tls-creds': TLS_OBJECT_ID,
-      })
-      for (const d of m.plan.mirrored)
-        await qmp.execute('block-export-add', {
-          type: 'nbd',
-          id: `vireo-export-${d.node}`,
-          'node-name': d.node,
-          name: d.node,
-          writable: true,
+    m.launched = this.host
+      .launchIncoming(m.dir, m.plan.config, async (qmp) => {
+        await addTlsCreds(qmp, runtimeDir, 'server', id, key)
+        const nbdPort = await freePort(address)
+        await qmp.execute('nbd-server-start', {
+          addr: { type: 'inet', data: { host: address, port: String(nbdPort) } },
+          'tls-creds': TLS_OBJECT_ID,
         })
-      this.host.log(
-        `disks of "${m.plan.config.name}" exported for the mirror on ${address}:${nbdPort} (NBD, TLS-PSK)`,
-      )
-      m.nbdReady.resolve(nbdPort)
-      await m.listenAsked.promise
-      const port = await freePort(address)
-      await qmp.execute('migrate-set-capabilities', {
-        capabilities: [
-          { capability: 'events', state: true },
-          { capability: 'postcopy-ram', state: m.plan.postcopy },
-        ],
+        for (const d of m.plan.mirrored)
+          await qmp.execute('block-export-add', {
+            type: 'nbd',
+            id: `vireo-export-${d.node}`,
+            'node-name': d.node,
+            name: d.node,
+            writable: true,
+          })
+        this.host.log(
+          `disks of "${m.plan.config.name}" exported for the mirror on ${address}:${nbdPort} (NBD, TLS-PSK)`,
+        )
+        m.nbdReady.resolve(nbdPort)
+        await m.listenAsked.promise
+        const port = await freePort(address)
+        await qmp.execute('migrate-set-capabilities', {
+          capabilities: [
+            { capability: 'events', state: true },
+            { capability: 'postcopy-ram', state: m.plan.postcopy },
+          ],
+        })
+        await qmp.execute('migrate-set-parameters', { 'tls-creds': TLS_OBJECT_ID })
+        const host = address.includes(':') ? `[${address}]` : address
+        await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` })
+        this.host.log(`memory of "${m.plan.config.name}" awaited on ${address}:${port} (TLS-PSK)`)
+        m.listening.resolve(port)
+        await m.commitAsked.promise
+        await waitIncomingDone(qmp)
       })
-      await qmp.execute('migrate-set-parameters', { 'tls-creds': TLS_OBJECT_ID })
-      const host = address.includes(':') ? `[${address}]` : address
-      await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` })
-      this.host.log(`memory of "${m.plan.config.name}" awaited on ${address}:${port} (TLS-PSK)`)
-      m.listening.resolve(port)
-      await m.commitAsked.promise
-      await waitIncomingDone(qmp)
-      for (const d of m.plan.mirrored)
-        await qmp.execute('block-export-del', { id: `vireo-export-${d.node}` }).catch(() => undefined)
-      await qmp.execute('nbd-server-stop').catch(() => undefined)
-      await removeTlsCreds(qmp, runtimeDir)
-    })
+      .then(async ({ summary, qmp }) => {
+        // The guest runs first: the source's mirror has let go of the export, so taking it down can
+        // wait until after `cont` and adds nothing to the pause.
+        for (const d of m.plan.mirrored)
+          await qmp.execute('block-export-del', { id: `vireo-export-${d.node}` }).catch(() => undefined)
+        await qmp.execute('nbd-server-stop').catch(() => undefined)
+        await removeTlsCreds(qmp, runtimeDir)
+        return summary
+      })
     m.launched.catch((err: Error) => {
       m.nbdReady.reject(err)
       m.listening.reject(err)
@@ -325,15 +331,18 @@ export function safePath(dir: string, rel: string): string {
   return abs
 }
 
+/** Usually done by the time the source commits; else the MIGRATION event says when (no polling delay). */
 async function waitIncomingDone(qmp: QmpClient): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const event = qmp.waitForEvent('MIGRATION', () => true, 1_000).catch(() => null)
     const m = (await qmp.execute('query-migrate')) as { status?: string }
     if (m.status === 'completed') return
     if (m.status === 'failed' || m.status === 'cancelled')
       throw new VireoError('unavailable', `the incoming migration ${m.status}`)
-    await new Promise((r) => setTimeout(r, 50))
+    if (Date.now() > deadline) throw new VireoError('timeout', 'the incoming migration did not complete')
+    await event
   }
-  throw new VireoError('timeout', 'the incoming migration did not complete')
 }
 
 async function qemuImg(bin: string, args: string[]): Promise<string> {

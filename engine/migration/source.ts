@@ -281,6 +281,7 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
       : ctx.remote.peer.address
     await qmp.execute('migrate', { uri: `tcp:${host}:${port}` })
     const info = await watchMigration(qmp, ctx, (p) => progress('copying-memory', p))
+    const completedAt = Date.now()
     migrating = false
     stopSub.dispose()
     bytes += info.ramBytes
@@ -294,11 +295,13 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
       await completed
     }
     mirrors.length = 0
+    const mirroredAt = Date.now()
     // A channel closed before the commit is sent means the destination never ran the guest.
     cancelled()
     committing = true
     await client.call('peer.incoming.commit', { migration: id })
-    const downtimeMs = stoppedAt ? Date.now() - stoppedAt : info.downtimeMs
+    const runningThereAt = Date.now()
+    const downtimeMs = stoppedAt ? runningThereAt - stoppedAt : info.downtimeMs
     progress('cleaning-up')
     await ctx.stopHere()
     if (!ctx.opts.copy) await ctx.release()

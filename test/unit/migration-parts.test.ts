@@ -42,7 +42,8 @@ describe('sparse stream', () => {
     const counted = new PassThrough()
     counted.on('data', (d: Buffer) => {
       wire += d.length
-      if (corrupt && wire > 40 && wire - d.length <= 40) d[d.length - 1] ^= 0xff
+      if (corrupt && wire > 40 && wire - d.length <= 40)
+        d.writeUInt8(d.readUInt8(d.length - 1) ^ 0xff, d.length - 1)
       pipe.write(d)
     })
     counted.on('end', () => pipe.end())
