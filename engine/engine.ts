@@ -1088,7 +1088,7 @@ export class Engine implements RpcBackend {
     dir: string,
     config: VmConfig,
     hook: (qmp: QmpClient) => Promise<void>,
-  ): Promise<{ summary: VmSummary; qmp: QmpClient }> {
+  ): Promise<{ summary: VmSummary; qmp: QmpClient; runningAt: number }> {
     // Not in the library until the guest runs here: a stand-in entry for the launch.
     const e: Entry = {
       record: { config, dir },
@@ -1109,11 +1109,12 @@ export class Engine implements RpcBackend {
       incoming: true,
       beforeCpusStart: hook,
     })
+    const runningAt = Date.now()
     e.record = this.library.add(config)
     this.entries.set(config.id, e)
     this.adopt(e, running)
     this.emit('vm.added', this.summary(e))
-    return { summary: this.summary(e), qmp: running.qmp }
+    return { summary: this.summary(e), qmp: running.qmp, runningAt }
   }
 
   private async migrationSource(vm: string, to: string) {

@@ -474,7 +474,16 @@ export const Methods = {
     result: z.object({ port: z.number().int() }),
   },
   /** The source has switched over: the guest runs here from now on (or, offline, the VM is registered). */
-  'peer.incoming.commit': { params: z.object({ migration: MigrationId }), result: VmSummary },
+  'peer.incoming.commit': {
+    params: z.object({ migration: MigrationId }),
+    result: z.object({
+      vm: VmSummary,
+      /** From the commit's arrival to the guest's CPUs running (live), on the destination's clock. */
+      resumeMs: z.number().nonnegative(),
+      /** From its arrival to this answer. */
+      handledMs: z.number().nonnegative(),
+    }),
+  },
   /** Anything made for this migration is removed. */
   'peer.incoming.abort': {
     params: z.object({ migration: MigrationId, reason: z.string().max(1000) }),

@@ -37,7 +37,7 @@ export interface IncomingHost {
     dir: string,
     config: VmConfig,
     hook: (qmp: QmpClient) => Promise<void>,
-  ) => Promise<{ summary: VmSummary; qmp: QmpClient }>
+  ) => Promise<{ summary: VmSummary; qmp: QmpClient; runningAt: number }>
   /** Registers a stopped VM whose files are complete (offline). */
   register: (dir: string, config: VmConfig) => VmSummary
   listenAddress: () => string
@@ -70,6 +70,8 @@ interface Incoming {
   listening: Deferred<number>
   commitAsked: Deferred<void>
   committed: boolean
+  /** When the guest's CPUs started here (live). */
+  runningAt: number
   reaper: ReturnType<typeof spawn> | null
 }
 
@@ -125,6 +127,7 @@ export class IncomingMigrations {
       listening: deferred(),
       commitAsked: deferred(),
       committed: false,
+      runningAt: 0,
       reaper: startReaper(dir),
     }
     this.active.set(plan.migration, m)
@@ -266,7 +269,8 @@ export class IncomingMigrations {
     return { port: await m.listening.promise }
   }
 
-  async commit(peer: Peer, id: string): Promise<VmSummary> {
+  async commit(peer: Peer, id: string): Promise<{ vm: VmSummary; resumeMs: number; handledMs: number }> {
+    const at = Date.now()
     const m = this.get(peer, id)
     let summary: VmSummary
     if (m.plan.mode === 'live') {
@@ -281,7 +285,8 @@ export class IncomingMigrations {
     rmSync(join(m.dir, INCOMING_MARKER), { force: true })
     this.finish(m)
     this.host.log(`"${m.plan.config.name}" arrived from ${m.peer.hostName}`)
-    return summary
+    const done = Date.now()
+    return { vm: summary, resumeMs: (m.runningAt || done) - at, handledMs: done - at }
   }
 
   async abort(peer: Peer, id: string, reason: string): Promise<void> {

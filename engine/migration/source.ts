@@ -299,14 +299,20 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
     // A channel closed before the commit is sent means the destination never ran the guest.
     cancelled()
     committing = true
-    await client.call('peer.incoming.commit', { migration: id })
-    const runningThereAt = Date.now()
-    const downtimeMs = stoppedAt ? runningThereAt - stoppedAt : info.downtimeMs
+    const sentAt = Date.now()
+    const there = await client.call('peer.incoming.commit', { migration: id })
+    // The pause ends when the guest's CPUs run there. No shared clock: this host's time up to the
+    // commit, half the round trip for its flight, and the destination's own count to `cont`.
+    const flight = Math.max(0, Date.now() - sentAt - there.handledMs) / 2
+    const runningThereAt = sentAt + flight + there.resumeMs
+    const downtimeMs = Math.round(stoppedAt ? runningThereAt - stoppedAt : info.downtimeMs)
     progress('cleaning-up')
     await ctx.stopHere()
     if (!ctx.opts.copy) await ctx.release()
     ctx.log(
-      `migrated "${ctx.vm.config.name}" to ${ctx.remote.peer.name}: downtime ${downtimeMs} ms (QEMU ${info.downtimeMs} ms), ${Date.now() - started} ms`,
+      `migrated "${ctx.vm.config.name}" to ${ctx.remote.peer.name} in ${Date.now() - started} ms; guest paused ${downtimeMs} ms: ` +
+        `QEMU's own ${info.downtimeMs} ms, stop to completed ${stoppedAt ? completedAt - stoppedAt : '?'} ms, ` +
+        `mirrors finished ${mirroredAt - completedAt} ms, commit in flight ${Math.round(flight)} ms, running there ${there.resumeMs} ms after it arrived`,
     )
     return {
       vm: ctx.vm.config.id,
