@@ -19,6 +19,7 @@ import type {
   DiskCheckResult,
   ImageInspection,
   Params,
+  Result,
   UpdateNicParams,
   UpdateDiskParams,
   AttachParams,
@@ -119,6 +120,8 @@ export class Engine implements RpcBackend {
   private readonly log: (line: string) => void
   private readonly migrationStallMs: number
   private nextPeerSession = 1
+  /** Set by the host: opens or closes its TCP listener (host.accept). */
+  onAccept: ((p: Params<'host.accept'>) => Promise<Result<'host.accept'>>) | null = null
 
   constructor(opts: EngineOptions) {
     this.env = opts.env ?? process.env
@@ -1357,6 +1360,11 @@ export class Engine implements RpcBackend {
     'vm.clone': (params) => this.cloneVm(params),
     'device.attach': (params) => this.attachDevice(params),
     'device.detach': (params) => this.detachDevice(params),
+    'host.accept': (p) => {
+      if (!this.onAccept)
+        throw new VireoError('invalid_request', 'this engine is not run by a host that can listen')
+      return this.onAccept(p)
+    },
     'host.pairCode': () => this.peers.pairCode(),
     'remote.add': ({ name, address, code }) => this.peers.addRemote(name, address, code),
     'remote.list': async () => this.peers.trust.remotes(),

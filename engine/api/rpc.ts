@@ -440,6 +440,21 @@ export const Methods = {
   },
   'stream.close': { params: z.object({ channel: z.number().int().min(1) }), result: Empty },
 
+  /**
+   * Accept other hosts (and browsers, with the token) on TCP, or stop; remembered for the next start.
+   * Loopback unless an address is given.
+   */
+  'host.accept': {
+    params: z.object({
+      enabled: z.boolean(),
+      address: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(0),
+    }),
+    result: z.object({
+      listening: z.object({ address: z.string(), port: z.number().int() }).nullable(),
+      url: z.string().nullable(),
+    }),
+  },
   /** A one-time code another host pairs with (this host must accept other hosts: `vireo serve`). */
   'host.pairCode': { params: Empty, result: PairCodeInfo },
   /** Pairs with another host by its code (a PAKE; the code never leaves this host) and remembers it. */

@@ -75,6 +75,26 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
       }),
     )
 
+  host
+    .command('accept')
+    .description('accept machines from other hosts (and browsers with the token) on TCP; remembered')
+    .option('--off', 'stop accepting')
+    .option('--listen <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'TCP port (0 picks a free one)', (v) => Number(v), 0)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { off?: boolean; listen: string; port: number; json?: boolean }) =>
+      withHost(!!o.json, async (c) => {
+        if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)
+          throw new VireoError('invalid_request', '--port must be 0-65535')
+        const r = await c.call('host.accept', { enabled: !o.off, address: o.listen, port: o.port })
+        if (o.json) return printJson(r)
+        if (!r.listening) return console.log('This host no longer accepts other hosts.')
+        console.log(
+          `Accepting other hosts on ${r.listening.address}:${r.listening.port}; show a code with: vireo host pair-code`,
+        )
+      }),
+    )
+
   const remote = program.command('remote').description('other Vireo hosts this one sends machines to')
   remote
     .command('add')

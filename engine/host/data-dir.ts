@@ -28,6 +28,8 @@ export interface DataDirLayout {
   tokenFile: string
   /** Paired hosts and their keys (mode 0600). */
   peersFile: string
+  /** Whether the host accepts other hosts when not told on the command line. */
+  acceptFile: string
   /** Short per-host directory for unix sockets (sun_path is limited to 108 bytes). */
   runtimeRoot: string
   hostSocket: string
@@ -44,6 +46,7 @@ export function dataDirLayout(root: string, env: NodeJS.ProcessEnv = process.env
     lockFile: join(abs, 'host.lock'),
     tokenFile: join(abs, 'token'),
     peersFile: join(abs, 'peers.json'),
+    acceptFile: join(abs, 'accept.json'),
     runtimeRoot,
     hostSocket: join(runtimeRoot, 'host.sock'),
   }

@@ -14,6 +14,7 @@ import { makeHttpHandler } from './static-files.ts'
 import { PAIR_PATH } from '../peers/pairing.ts'
 import { createPeerServer } from '../peers/peer-server.ts'
 import type { HostRecord } from './host-record.ts'
+import { loadAccept, saveAccept } from './accept-file.ts'
 
 export interface HostOptions {
   dataDir: string
@@ -65,7 +66,21 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     let url: string | null = null
     let token: string | null = null
     let port: number | null = null
-    if (opts.tcp) {
+    let tcp: { address: string; closers: (Server | NetServer)[] } | null = null
+    const writeRecord = () =>
+      writeJsonAtomic(
+        engine.layout.hostJson,
+        {
+          pid: process.pid,
+          socket: engine.layout.hostSocket,
+          port,
+          address: tcp?.address ?? null,
+          startedAt: new Date().toISOString(),
+        } satisfies HostRecord,
+        0o600,
+      )
+    /** Browsers (with the token) and paired hosts (TLS-PSK) on one TCP port. */
+    const openTcp = async (address: string, wantPort: number) => {
       token = loadOrCreateToken(engine.layout.tokenFile)
       const t = token
       const tcpHttp = createServer(
@@ -88,26 +103,47 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
         onPeerRequest: (req, res, peer) => engine.peerRequest(req, res, peer),
         log,
       })
-      await listen(peerServer.server, opts.tcp.port, opts.tcp.address)
+      await listen(peerServer.server, wantPort, address)
       port = (peerServer.server.address() as AddressInfo).port
-      engine.peers.listening = { address: opts.tcp.address, port }
-      servers.push(peerServer.server)
-      const shown = opts.tcp.address.includes(':') ? `[${opts.tcp.address}]` : opts.tcp.address
+      engine.peers.listening = { address, port }
+      tcp = { address, closers: [peerServer.server, tcpHttp] }
+      servers.push(peerServer.server, tcpHttp)
+      const shown = address.includes(':') ? `[${address}]` : address
       url = `http://${shown}:${port}/#token=${token}`
       engine.url = `http://${shown}:${port}/`
-      servers.push(tcpHttp)
+      writeRecord()
     }
-    writeJsonAtomic(
-      engine.layout.hostJson,
-      {
-        pid: process.pid,
-        socket: engine.layout.hostSocket,
-        port,
-        address: opts.tcp?.address ?? null,
-        startedAt: new Date().toISOString(),
-      } satisfies HostRecord,
-      0o600,
-    )
+    const closeTcp = async () => {
+      const open = tcp
+      if (!open) return
+      tcp = null
+      await Promise.all(open.closers.map((s) => new Promise((r) => s.close(r))))
+      for (const s of open.closers) servers.splice(servers.indexOf(s), 1)
+      url = null
+      port = null
+      engine.url = null
+      engine.peers.listening = null
+      writeRecord()
+    }
+    // Turned on later by the user (the desktop app's "accept machines from other hosts"), and
+    // remembered for the next start, on the same port when it is free.
+    engine.onAccept = async ({ enabled, address, port: wanted }) => {
+      await closeTcp()
+      if (enabled) await openTcp(address, wanted)
+      saveAccept(engine.layout.acceptFile, enabled ? { address, port: port ?? 0 } : null)
+      return { listening: engine.peers.listening, url }
+    }
+    const accept = opts.tcp ?? loadAccept(engine.layout.acceptFile)
+    if (accept) {
+      try {
+        await openTcp(accept.address, accept.port)
+      } catch (err) {
+        if (opts.tcp || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+        log(`port ${accept.port} is taken; accepting other hosts on another one`)
+        await openTcp(accept.address, 0)
+      }
+    }
+    writeRecord()
 
     const stop = (o: { stopVms?: boolean } = {}): Promise<void> => {
       stopping ??= (async () => {

@@ -10,6 +10,7 @@ import DialogContentText from '@mui/material/DialogContentText'
 import DialogTitle from '@mui/material/DialogTitle'
 import LinearProgress from '@mui/material/LinearProgress'
 import Stack from '@mui/material/Stack'
+import TextField from '@mui/material/TextField'
 import Typography from '@mui/material/Typography'
 import type { PairCodeInfo } from '../../engine/api/migration.ts'
 import { useClient } from '../connection/ConnectionGate.tsx'
@@ -24,18 +25,33 @@ function PairCodeDialogBody(props: { onClose(): void }) {
   const client = useClient()
   const [info, setInfo] = useState<PairCodeInfo | null>(null)
   const [failure, setFailure] = useState<string | null>(null)
+  /** The host does not accept other hosts yet: the user may turn that on here. */
+  const [closed, setClosed] = useState(false)
+  const [address, setAddress] = useState('127.0.0.1')
   const [now, setNow] = useState(() => Date.now())
 
   const ask = useCallback(async () => {
     setInfo(null)
     setFailure(null)
+    setClosed(false)
     try {
       setInfo(await client.call('host.pairCode', {}))
       setNow(Date.now())
     } catch (err) {
       setFailure(plainError(err))
+      setClosed((err as { code?: string }).code === 'invalid_state')
     }
   }, [client])
+
+  const accept = async () => {
+    setFailure(null)
+    try {
+      await client.call('host.accept', { enabled: true, address: address.trim() })
+      await ask()
+    } catch (err) {
+      setFailure(plainError(err))
+    }
+  }
 
   useEffect(() => {
     void ask()
@@ -52,7 +68,21 @@ function PairCodeDialogBody(props: { onClose(): void }) {
       {!info && !failure && <LinearProgress aria-label="Asking for a pairing code" />}
       <DialogContent>
         <Stack spacing={2}>
-          {failure && <Alert severity="error">{failure}</Alert>}
+          {failure && <Alert severity={closed ? 'info' : 'error'}>{failure}</Alert>}
+          {closed && (
+            <>
+              <TextField
+                label="Listen on"
+                value={address}
+                onChange={(e) => setAddress(e.target.value)}
+                helperText="127.0.0.1 reaches only this machine; give this host's network address to pair with another machine."
+                size="small"
+              />
+              <Button variant="outlined" onClick={() => void accept()}>
+                Accept machines from other hosts
+              </Button>
+            </>
+          )}
           {info && (
             <>
               <DialogContentText>

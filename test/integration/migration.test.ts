@@ -192,6 +192,29 @@ describe('pairing', () => {
     expect(vms).toMatch(/^d\s+127\.0\.0\.1:/m)
   }, 60_000)
 
+  it('a host the user turns accepting on for pairs as well, and still accepts after a restart', async () => {
+    const desk = tempDataDir()
+    try {
+      const off = await vireo(desk, ['host', 'pair-code'])
+      expect(off.stderr).toMatch(/does not accept other hosts/)
+      const on = JSON.parse(await vireoOk(desk, ['host', 'accept', '--json'])) as {
+        listening: { address: string; port: number }
+      }
+      expect(on.listening.address).toBe('127.0.0.1')
+      await vireoOk(desk, ['host', 'stop'])
+      const code = JSON.parse(await vireoOk(desk, ['host', 'pair-code', '--json'])) as {
+        code: string
+        port: number
+      }
+      expect(code.port).toBe(on.listening.port)
+      await vireoOk(src, ['remote', 'add', 'desk', `127.0.0.1:${code.port}`, '--code', code.code])
+      await vireoOk(desk, ['host', 'accept', '--off'])
+      expect((await vireo(desk, ['host', 'pair-code'])).code).toBe(1)
+    } finally {
+      await cleanupDataDir(desk)
+    }
+  }, 60_000)
+
   it('refuses a host that is not paired', async () => {
     const stranger = tempDataDir()
     try {

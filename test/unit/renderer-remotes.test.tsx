@@ -225,4 +225,28 @@ describe('Pairing code of this host', () => {
     ).toBeTruthy()
     expect(within(dialog).queryByLabelText('Pairing code')).toBeNull()
   })
+
+  it('turns on accepting other hosts from the dialog, on loopback unless told, then shows a code', async () => {
+    let accepting = false
+    const expiresAt = new Date(Date.now() + 5 * 60_000).toISOString()
+    const { calls } = renderLibrary({
+      'remote.list': () => [],
+      'host.accept': () => {
+        accepting = true
+        return { listening: { address: '192.0.2.1', port: 7300 }, url: null }
+      },
+      'host.pairCode': () => {
+        if (!accepting) throw new VireoError('invalid_state', 'this host does not accept other hosts')
+        return { code: 'WXYZ2345', expiresAt, address: '192.0.2.1', port: 7300 }
+      },
+    })
+    await click(await screen.findByRole('button', { name: 'Pairing code of this host' }))
+    const dialog = screen.getByRole('dialog', { name: 'Pairing code of this host' })
+    const listen = (await within(dialog).findByRole('textbox', { name: 'Listen on' })) as HTMLInputElement
+    expect(listen.value).toBe('127.0.0.1')
+    fireEvent.change(listen, { target: { value: '192.0.2.1' } })
+    await click(within(dialog).getByRole('button', { name: 'Accept machines from other hosts' }))
+    expect(calls('host.accept')).toEqual([{ enabled: true, address: '192.0.2.1' }])
+    expect((await within(dialog).findByLabelText('Pairing code')).textContent).toBe('WXYZ-2345')
+  })
 })
