@@ -19,6 +19,7 @@ import type { QmpClient } from '../qmp/client.ts'
 import { migrationKey } from '../peers/peer-keys.ts'
 import type { Peer } from '../peers/trust-store.ts'
 import { backingName } from '../snapshots/chain-files.ts'
+import { loadIndex } from '../snapshots/index.ts'
 import { addTlsCreds, removeTlsCreds, TLS_OBJECT_ID } from './qemu-tls.ts'
 import { receiveSparse, TransferError } from './sparse-stream.ts'
 
@@ -109,7 +110,13 @@ export class IncomingMigrations {
     const dir = join(this.host.vmsDir, plan.config.id)
     if (existsSync(dir))
       throw new VireoError('conflict', `a folder for VM ${plan.config.id} exists on this host already`)
-    for (const f of [...plan.files.map((x) => x.rel), ...plan.mirrored.map((x) => x.rel)]) safePath(dir, f)
+    // Nothing the source names may lead this host's QEMU or qemu-img out of the VM's folder.
+    for (const f of [
+      ...plan.files.flatMap((x) => [x.rel, ...(x.backing ? [x.backing] : [])]),
+      ...plan.mirrored.flatMap((x) => [x.rel, ...(x.backing ? [x.backing] : [])]),
+      ...configPaths(plan.config),
+    ])
+      safePath(dir, f)
     mkdirSync(dir, { recursive: true })
     writeFileSync(
       join(dir, INCOMING_MARKER),
@@ -185,6 +192,31 @@ export class IncomingMigrations {
         abs,
       ])
     }
+    // What arrived is checked as well: a qcow2 names its backing and data files itself, and the
+    // snapshot index names layers, memory files and settings.
+    for (const f of m.plan.files) {
+      const abs = safePath(m.dir, f.rel)
+      const info = JSON.parse(await qemuImg(img, ['info', '--output=json', '-U', abs])) as {
+        format: string
+        'full-backing-filename'?: string
+        'format-specific'?: { data?: { 'data-file'?: string } }
+      }
+      if (info['format-specific']?.data?.['data-file'])
+        throw new VireoError('invalid_request', `${f.rel} keeps its data in another file; refused`)
+      const backing = info['full-backing-filename']
+      if (backing && !insideDir(m.dir, resolve(dirname(abs), backing)))
+        throw new VireoError('invalid_request', `${f.rel} reads ${backing}, outside the VM's folder; refused`)
+    }
+    const index = loadIndex(m.dir)
+    for (const snap of index.snapshots)
+      for (const p of [
+        ...Object.values(snap.layers),
+        ...(snap.nvram ? [snap.nvram] : []),
+        ...(snap.state ? [snap.state] : []),
+        ...configPaths(snap.config),
+      ])
+        safePath(m.dir, p)
+    if (index.nvram) safePath(m.dir, index.nvram)
   }
 
   async start(peer: Peer, id: string): Promise<{ nbdPort: number | null }> {
@@ -316,6 +348,19 @@ export class IncomingMigrations {
     this.active.delete(m.plan.migration)
     m.reaper?.kill()
   }
+}
+
+function configPaths(c: VmConfig): string[] {
+  return [
+    ...c.disks.map((d) => d.path),
+    ...c.cdroms.flatMap((cd) => (cd.path ? [cd.path] : [])),
+    ...(c.directBoot ? [c.directBoot.kernel, ...(c.directBoot.initrd ? [c.directBoot.initrd] : [])] : []),
+  ]
+}
+
+function insideDir(dir: string, abs: string): boolean {
+  const r = relative(dir, abs)
+  return r !== '' && !r.startsWith('..') && !isAbsolute(r)
 }
 
 /** A path the source names, resolved inside the VM's folder; anything else is refused. */

@@ -2,7 +2,7 @@
 // name on the destination; the compatibility report; the store of paired hosts; pairing itself
 // (real OPAQUE over a real WebSocket on loopback); and the keys derived from a pairing.
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,7 +14,7 @@ import { WebSocketServer } from 'ws'
 import type { PeerHello } from '../../engine/api/migration.ts'
 import { VmConfig } from '../../engine/api/vm-config.ts'
 import { compatibility, type SourceFacts } from '../../engine/migration/compatibility.ts'
-import { safePath } from '../../engine/migration/incoming.ts'
+import { IncomingMigrations, safePath } from '../../engine/migration/incoming.ts'
 import { receiveSparse, sendSparse } from '../../engine/migration/sparse-stream.ts'
 import { PairingServer, pairWith, PAIR_PATH } from '../../engine/peers/pairing.ts'
 import { channelKey, migrationKey } from '../../engine/peers/peer-keys.ts'
@@ -106,6 +106,65 @@ describe('paths a source names', () => {
       'a\0b',
     ])
       expect(() => safePath('/d/vm', bad), bad).toThrow(/not a path inside/)
+  })
+
+  it('a plan that names a file outside the folder is refused before anything is made', () => {
+    const vmsDir = tmp()
+    const incoming = new IncomingMigrations({
+      vmsDir,
+      runtimeDirOf: () => tmp(),
+      qemuImg: () => Promise.resolve('qemu-img'),
+      clash: () => null,
+      launchIncoming: () => Promise.reject(new Error('not here')),
+      register: () => {
+        throw new Error('not here')
+      },
+      listenAddress: () => '127.0.0.1',
+      log: () => undefined,
+    })
+    const config = VmConfig.parse({
+      schemaVersion: 1,
+      id: '6c1b0e8e-6a2f-4f7e-9a51-3b7d2f0c1a11',
+      name: 'web',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      machine: { type: 'q35', version: 'pc-q35-7.2' },
+      cpus: 1,
+      memoryMiB: 64,
+      firmware: 'bios',
+      disks: [{ id: 'disk0', path: '/etc/shadow', format: 'raw', bus: 'virtio-blk', serial: 'VIREO-1' }],
+      cdroms: [],
+      nics: [],
+      bootOrder: ['disk'],
+    })
+    const peer = {
+      hostId: config.id,
+      hostName: 'p',
+      name: null,
+      address: null,
+      port: null,
+      key: 'a'.repeat(64),
+      pairedAt: config.createdAt,
+    }
+    const plan = {
+      migration: 'aaaaaaaaaaaaaaaa',
+      mode: 'offline' as const,
+      config,
+      files: [],
+      mirrored: [],
+      sourceHostName: 'p',
+      accelerator: null,
+      postcopy: false,
+    }
+    expect(() => incoming.prepare(peer, 1, plan)).toThrow(/"\/etc\/shadow" is not a path inside/)
+    const fine = { ...config, disks: [{ ...config.disks[0]!, path: 'disks/d.raw' }] }
+    expect(() =>
+      incoming.prepare(peer, 1, {
+        ...plan,
+        config: fine,
+        files: [{ rel: 'disks/d.raw', size: 1, backing: '../../x' }],
+      }),
+    ).toThrow(/"\.\.\/\.\.\/x" is not a path inside/)
+    expect(readdirSync(vmsDir)).toEqual([])
   })
 
   it('HOST:PORT with IPv4, names and IPv6', () => {
