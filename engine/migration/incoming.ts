@@ -322,12 +322,29 @@ export function safePath(dir: string, rel: string): string {
 }
 
 async function waitIncomingDone(qmp: QmpClient): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const m = (await qmp.execute('query-migrate')) as { status?: string }
-    if (m.status === 'completed') return
-    if (m.status === 'failed' || m.status === 'cancelled')
-      throw new VireoError('unavailable', `the incoming migration ${m.status}`)
-    await new Promise((r) => setTimeout(r, 50))
+  // The guest is paused on both hosts while this waits: woken by QEMU's MIGRATION event (the
+  // capability is on), not only by the poll, which alone added up to its whole interval.
+  let changed = false
+  let wake = () => {}
+  const sub = qmp.on('MIGRATION', () => {
+    changed = true
+    wake()
+  })
+  try {
+    for (let i = 0; i < 300; i++) {
+      const m = (await qmp.execute('query-migrate')) as { status?: string }
+      if (m.status === 'completed') return
+      if (m.status === 'failed' || m.status === 'cancelled')
+        throw new VireoError('unavailable', `the incoming migration ${m.status}`)
+      if (!changed)
+        await new Promise<void>((r) => {
+          wake = r
+          setTimeout(r, 50)
+        })
+      changed = false
+    }
+  } finally {
+    sub.dispose()
   }
   throw new VireoError('timeout', 'the incoming migration did not complete')
 }
