@@ -271,12 +271,17 @@ export async function migrateOut(ctx: SourceContext): Promise<MigrationResult> {
     mirrors.length = 0
     committing = true
     await client.call('peer.incoming.commit', { migration: id })
-    const downtimeMs = stoppedAt ? Date.now() - stoppedAt : info.downtimeMs
+    const committedAt = Date.now()
+    // QEMU fills in its own figures just after its completed event, which watchMigration can beat.
+    const qemuDowntimeMs =
+      info.downtimeMs ||
+      (((await qmp.execute('query-migrate').catch(() => ({}))) as MigrateInfo).downtime ?? 0)
+    const downtimeMs = stoppedAt ? committedAt - stoppedAt : qemuDowntimeMs
     progress('cleaning-up')
     await ctx.stopHere()
     if (!ctx.opts.copy) await ctx.release()
     ctx.log(
-      `migrated "${ctx.vm.config.name}" to ${ctx.remote.peer.name}: downtime ${downtimeMs} ms (QEMU ${info.downtimeMs} ms), ${Date.now() - started} ms`,
+      `migrated "${ctx.vm.config.name}" to ${ctx.remote.peer.name}: downtime ${downtimeMs} ms (QEMU ${qemuDowntimeMs} ms), ${Date.now() - started} ms`,
     )
     return {
       vm: ctx.vm.config.id,
