@@ -394,7 +394,13 @@ async function watchMigration(
   let lastBytes = -1
   let lastMove = Date.now()
   let wake: (() => void) | null = null
-  const sub = qmp.on('MIGRATION', () => wake?.())
+  // Set by an event that came in with a query's reply (before the wait began): no wait then, or
+  // the guest, paused at completion, stays paused for a whole poll interval.
+  let changed = false
+  const sub = qmp.on('MIGRATION', () => {
+    changed = true
+    wake?.()
+  })
   try {
     for (;;) {
       if (ctx.signal.aborted) throw new VireoError('invalid_state', 'the migration was cancelled')
@@ -424,10 +430,12 @@ async function watchMigration(
         bytesPerSecond: bps,
         etaMs: bps && ram.remaining !== undefined ? (ram.remaining / bps) * 1000 : null,
       })
-      await new Promise<void>((r) => {
-        wake = r
-        setTimeout(r, POLL_MS)
-      })
+      if (!changed)
+        await new Promise<void>((r) => {
+          wake = r
+          setTimeout(r, POLL_MS)
+        })
+      changed = false
       wake = null
     }
   } finally {
