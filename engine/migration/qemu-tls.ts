@@ -12,7 +12,7 @@ export const TLS_OBJECT_ID = 'vireo-migration-tls'
  * when a server's credentials are made, 0.2 s to over 1 s here, on the migration's critical path;
  * a published, vetted group is what QEMU's documentation asks for instead.
  */
-const DH_PARAMS_PEM = [
+export const DH_PARAMS_PEM = [
   '-----BEGIN DH PARAMETERS-----',
   'MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz',
   '+8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVhJDP1H18GbtCFY2VVPe0a',
