@@ -10,6 +10,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { MigrationResult } from '../engine/api/migration.ts'
 import type { VmInfo } from '../engine/api/rpc.ts'
+import { DH_PARAMS_PEM } from '../engine/migration/qemu-tls.ts'
 import { QmpClient } from '../engine/qmp/client.ts'
 import { vireoOk } from '../test/support/cli.ts'
 import { GUEST_MARKER, repoRoot, requireTestGuest } from '../test/support/guest.ts'
@@ -21,7 +22,7 @@ const DOWNTIME_LIMIT_MS = 300
 const UNLIMITED = 0x7fffffffffff
 
 const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
@@ -110,7 +111,8 @@ function migrateCli(from: ServedHost, vm: string, to: string): Promise<VireoRoun
       resolvePromise({
         downtimeMs: result.downtimeMs ?? NaN,
         totalMs: result.totalMs,
-        qemuDowntimeMs: logged ? Number(logged[2]) : NaN,
+        // 0 when the engine read query-migrate before QEMU had filled in its figures.
+        qemuDowntimeMs: logged && Number(logged[2]) > 0 ? Number(logged[2]) : NaN,
         cliMs,
         phasesAtMs,
       })
@@ -182,6 +184,7 @@ async function addPsk(
   const dir = join(side.dir, `tls-${id}`)
   mkdirSync(dir, { mode: 0o700 })
   writeFileSync(join(dir, 'keys.psk'), `${identity}:${key.toString('hex')}\n`, { mode: 0o600 })
+  if (endpoint === 'server') writeFileSync(join(dir, 'dh-params.pem'), DH_PARAMS_PEM + '\n')
   await side.qmp.execute('object-add', {
     'qom-type': 'tls-creds-psk',
     id,
@@ -189,6 +192,27 @@ async function addPsk(
     dir,
     ...(endpoint === 'client' ? { username: identity } : {}),
   })
+}
+
+interface MigrateInfo {
+  status?: string
+  downtime?: number
+  'total-time'?: number
+  'error-desc'?: string
+}
+
+/**
+ * query-migrate once QEMU has filled in its figures: the MIGRATION completed event comes before
+ * QEMU computes downtime and total-time, and a query in between reads 0 for both.
+ */
+async function finalFigures(qmp: QmpClient): Promise<MigrateInfo> {
+  for (let i = 0; ; i++) {
+    const info = (await qmp.execute('query-migrate')) as MigrateInfo
+    if (info.status !== 'completed')
+      throw new Error(`bare migration ${info.status}: ${info['error-desc'] ?? ''}`)
+    if (info['total-time'] || i >= 100) return info
+    await new Promise((r) => setTimeout(r, 5))
+  }
 }
 
 /** One migration from `src` to a fresh QEMU in `destDir`, with Vireo's settings; the new side. */
@@ -250,14 +274,8 @@ async function bareMigrate(
     )
     await src.qmp.execute('migrate', { uri: `tcp:127.0.0.1:${port}` })
     const done = await srcDone
-    const info = (await src.qmp.execute('query-migrate')) as {
-      status?: string
-      downtime?: number
-      'total-time'?: number
-      'error-desc'?: string
-    }
-    if (done.status !== 'completed' || info.status !== 'completed')
-      throw new Error(`bare migration ${info.status}: ${info['error-desc'] ?? ''}`)
+    if (done.status !== 'completed') throw new Error(`bare migration ${done.status}`)
+    const info = await finalFigures(src.qmp)
     const contAt = await running
     stopSub.dispose()
     const status = await dest.qmp.execute('query-status')
@@ -369,7 +387,7 @@ export async function benchMigration(rounds: number) {
       guest: `${MEMORY_MIB} MiB, the test guest ISO on a read-only CD, no writable disk (so no NBD mirror on either side), no NIC`,
       settings: `auto-converge on, downtime-limit ${DOWNTIME_LIMIT_MS} ms, no bandwidth limit, events on, no post-copy (Vireo's defaults)`,
       notes:
-        "Vireo downtime is the engine's own figure: from the source's STOP event to the destination's reply to the commit call (which returns once the destination's cont has run); total is the engine's, from the request to the result (checks, copying the 16 MiB ISO to the destination, starting the destination QEMU, memory copy, switch-over, stopping the source). qemuDowntime is QEMU's query-migrate downtime on Vireo's source. Bare downtime and total are QEMU's query-migrate downtime and total-time on the source; stopToCont is from the source's STOP event to the destination's cont reply (the destination started with -S -incoming defer, cont sent on its MIGRATION completed event), the same span Vireo measures; setup is starting the destination QEMU and the QMP calls before migrate, not in total-time.",
+        "Vireo downtime is the engine's own figure: from the source's STOP event to the destination's reply to the commit call (which returns once the destination's cont has run); total is the engine's, from the request to the result (checks, copying the 16 MiB ISO to the destination, starting the destination QEMU, memory copy, switch-over, stopping the source). qemuDowntime is QEMU's query-migrate downtime on Vireo's source. Bare downtime and total are QEMU's query-migrate downtime and total-time on the source; stopToCont is from the source's STOP event to the destination's cont reply (the destination started with -S -incoming defer, cont sent on its MIGRATION completed event), the same span Vireo measures; setup is starting the destination QEMU and the QMP calls before migrate, not in total-time. Both sides' TLS-PSK credentials are made as Vireo makes them (keys.psk with identity:hexkey, the server's with RFC 7919 ffdhe2048 as dh-params.pem). phasesAtMs: when the CLI first printed each phase, from its start (before checking: the CLI's own start-up).",
       vireo: { ...vs, phasesAtMs: v.map((r) => r.phasesAtMs) },
       bareTls: ts,
       barePlain: ps,
