@@ -65,8 +65,8 @@ interface VireoRound {
   totalMs: number
   qemuDowntimeMs: number
   cliMs: number
-  /** When each phase was first reported, from the CLI's start. */
-  phasesAtMs: Record<string, number>
+  /** When each phase was first and last reported, from the CLI's start. */
+  phasesAtMs: Record<string, [number, number]>
 }
 
 /** `vireo migrate NAME --to REMOTE --json`, each NDJSON line stamped as it arrives. */
@@ -79,7 +79,7 @@ function migrateCli(from: ServedHost, vm: string, to: string): Promise<VireoRoun
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     const logBefore = from.log().length
-    const phasesAtMs: Record<string, number> = {}
+    const phasesAtMs: Record<string, [number, number]> = {}
     let last: Record<string, unknown> | null = null
     let buf = ''
     let err = ''
@@ -94,7 +94,8 @@ function migrateCli(from: ServedHost, vm: string, to: string): Promise<VireoRoun
         const msg = JSON.parse(line) as Record<string, unknown>
         const phase = (msg['phase'] ?? (msg['progress'] as { phase?: string } | undefined)?.phase) as
           string | undefined
-        if (phase && !(phase in phasesAtMs)) phasesAtMs[phase] = Math.round(performance.now() - t0)
+        const at = Math.round(performance.now() - t0)
+        if (phase) phasesAtMs[phase] = [phasesAtMs[phase]?.[0] ?? at, at]
         last = msg
       }
     })
@@ -319,7 +320,7 @@ export async function benchMigration(rounds: number) {
     b = await serve()
     await pair(a, b, 'b')
     await pair(b, a, 'a')
-    const make = (name: string) =>
+    const make = (name: string, disk: string[] = []) =>
       vireoOk(a.dataDir, [
         'create',
         name,
@@ -329,6 +330,7 @@ export async function benchMigration(rounds: number) {
         String(MEMORY_MIB),
         '--nic',
         'none',
+        ...disk,
         '--json',
       ]).then((s) => JSON.parse(s) as VmInfo)
     const vm = await make('mig')
@@ -376,7 +378,16 @@ export async function benchMigration(rounds: number) {
         list.push(r)
       }
     }
+    // What a writable disk adds (Vireo only: bare QEMU would need the same NBD mirror built by hand):
+    // the disk mirrored into the destination's NBD export, and the mirror ended inside the pause.
+    const disked = await make('mig-disk', ['--disk-size', '32M'])
+    await vireoOk(a.dataDir, ['start', disked.name])
+    await vireoOk(a.dataDir, ['console', disked.name, '--expect', GUEST_MARKER, '--timeout', '240'], 260_000)
+    const d: VireoRound[] = []
+    for (let i = 0; i < rounds; i++)
+      d.push(await migrateCli(hosts[i % 2]!.host, disked.name, hosts[i % 2]!.remote))
     const vs = summary(v, ['downtimeMs', 'qemuDowntimeMs', 'totalMs', 'cliMs'])
+    const ds = summary(d, ['downtimeMs', 'qemuDowntimeMs', 'totalMs', 'cliMs'])
     const ts = summary(tls, ['downtimeMs', 'totalMs', 'stopToContMs', 'setupMs'])
     const ps = summary(plain, ['downtimeMs', 'totalMs', 'stopToContMs', 'setupMs'])
     const vd = vs['medianDowntimeMs'] as number
@@ -387,8 +398,13 @@ export async function benchMigration(rounds: number) {
       guest: `${MEMORY_MIB} MiB, the test guest ISO on a read-only CD, no writable disk (so no NBD mirror on either side), no NIC`,
       settings: `auto-converge on, downtime-limit ${DOWNTIME_LIMIT_MS} ms, no bandwidth limit, events on, no post-copy (Vireo's defaults)`,
       notes:
-        "Vireo downtime is the engine's own figure: from the source's STOP event to the destination's reply to the commit call (which returns once the destination's cont has run); total is the engine's, from the request to the result (checks, copying the 16 MiB ISO to the destination, starting the destination QEMU, memory copy, switch-over, stopping the source). qemuDowntime is QEMU's query-migrate downtime on Vireo's source. Bare downtime and total are QEMU's query-migrate downtime and total-time on the source; stopToCont is from the source's STOP event to the destination's cont reply (the destination started with -S -incoming defer, cont sent on its MIGRATION completed event), the same span Vireo measures; setup is starting the destination QEMU and the QMP calls before migrate, not in total-time. Both sides' TLS-PSK credentials are made as Vireo makes them (keys.psk with identity:hexkey, the server's with RFC 7919 ffdhe2048 as dh-params.pem). phasesAtMs: when the CLI first printed each phase, from its start (before checking: the CLI's own start-up).",
+        "Vireo downtime is the engine's own figure: from the source's STOP event to the destination's reply to the commit call (which returns once the destination's cont has run); total is the engine's, from the request to the result (checks, copying the 16 MiB ISO to the destination, starting the destination QEMU, memory copy, switch-over, stopping the source). qemuDowntime is QEMU's query-migrate downtime on Vireo's source. Bare downtime and total are QEMU's query-migrate downtime and total-time on the source; stopToCont is from the source's STOP event to the destination's cont reply (the destination started with -S -incoming defer, cont sent on its MIGRATION completed event), the same span Vireo measures; setup is starting the destination QEMU and the QMP calls before migrate, not in total-time. Both sides' TLS-PSK credentials are made as Vireo makes them (keys.psk with identity:hexkey, the server's with RFC 7919 ffdhe2048 as dh-params.pem). phasesAtMs: when the CLI first and last printed each phase, from its start (before checking: the CLI's own start-up; copying-files ends when the ISO is across, and the destination QEMU starts between it and copying-disks). Ratios: Vireo's downtime against bare stopToCont is the like-for-like one (the same span); against bare QEMU downtime it also counts the destination's load and cont. Vireo's total against bare total-time leaves out what bare never does (checks, the ISO copy, the destination's start); against setup plus total-time it leaves out only the checks and the ISO copy.",
       vireo: { ...vs, phasesAtMs: v.map((r) => r.phasesAtMs) },
+      vireoWithDisk: {
+        disk: 'a 32 MiB qcow2 on virtio, mirrored (sync=top) into the destination over NBD with TLS-PSK',
+        ...ds,
+        phasesAtMs: d.map((r) => r.phasesAtMs),
+      },
       bareTls: ts,
       barePlain: ps,
       ratios: {
