@@ -71,6 +71,8 @@ interface Incoming {
   commitAsked: Deferred<void>
   committed: boolean
   reaper: ReturnType<typeof spawn> | null
+  /** Live: the NBD exports and TLS credentials, closed once the guest runs here. */
+  closeExports: (() => Promise<void>) | null
 }
 
 export class IncomingMigrations {
@@ -126,6 +128,7 @@ export class IncomingMigrations {
       commitAsked: deferred(),
       committed: false,
       reaper: startReaper(dir),
+      closeExports: null,
     }
     this.active.set(plan.migration, m)
     this.host.log(`incoming ${plan.mode} migration of "${plan.config.name}" from ${peer.hostName}`)
@@ -237,10 +240,14 @@ export class IncomingMigrations {
       m.listening.resolve(port)
       await m.commitAsked.promise
       await waitIncomingDone(qmp)
-      for (const d of m.plan.mirrored)
-        await qmp.execute('block-export-del', { id: `vireo-export-${d.node}` }).catch(() => undefined)
-      await qmp.execute('nbd-server-stop').catch(() => undefined)
-      await removeTlsCreds(qmp, runtimeDir)
+      // Closed after cont, not before: the source ended its mirrors before committing, so nothing
+      // writes to the exports any more, and each call here would lengthen the guest's pause.
+      m.closeExports = async () => {
+        for (const d of m.plan.mirrored)
+          await qmp.execute('block-export-del', { id: `vireo-export-${d.node}` }).catch(() => undefined)
+        await qmp.execute('nbd-server-stop').catch(() => undefined)
+        await removeTlsCreds(qmp, runtimeDir)
+      }
     })
     m.launched.catch((err: Error) => {
       m.nbdReady.reject(err)
@@ -263,6 +270,11 @@ export class IncomingMigrations {
       if (!m.launched) throw new VireoError('invalid_state', 'the migration has not started')
       m.commitAsked.resolve()
       summary = await m.launched
+      await m
+        .closeExports?.()
+        .catch((err: Error) =>
+          this.host.log(`could not close the NBD exports of "${m.plan.config.name}": ${err.message}`),
+        )
     } else {
       await this.settleFiles(m)
       summary = this.host.register(m.dir, m.plan.config)
