@@ -6,6 +6,7 @@ import { arch, cpus, release } from 'node:os'
 import { join } from 'node:path'
 import { benchBoot } from './boot.ts'
 import { benchDisplay } from './display.ts'
+import { benchMigration } from './migration.ts'
 import { benchParavirt } from './paravirt.ts'
 import { benchSnapshot } from './snapshot.ts'
 
@@ -15,6 +16,7 @@ const PARTS: Record<string, () => Promise<object>> = {
   paravirt: () => benchParavirt(),
   display: () => benchDisplay(),
   snapshot: () => benchSnapshot(rounds),
+  migration: () => benchMigration(rounds),
 }
 
 const asked = process.argv.slice(2)

@@ -306,12 +306,16 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
     const flight = Math.max(0, Date.now() - sentAt - there.handledMs) / 2
     const runningThereAt = sentAt + flight + there.resumeMs
     const downtimeMs = Math.round(stoppedAt ? runningThereAt - stoppedAt : info.downtimeMs)
+    // QEMU fills in its own figures just after its completed event, which watchMigration can beat.
+    const qemuDowntimeMs =
+      info.downtimeMs ||
+      (((await qmp.execute('query-migrate').catch(() => ({}))) as MigrateInfo).downtime ?? 0)
     progress('cleaning-up')
     await ctx.stopHere()
     if (!ctx.opts.copy) await ctx.release()
     ctx.log(
       `migrated "${ctx.vm.config.name}" to ${ctx.remote.peer.name} in ${Date.now() - started} ms; guest paused ${downtimeMs} ms: ` +
-        `QEMU's own ${info.downtimeMs} ms, stop to completed ${stoppedAt ? completedAt - stoppedAt : '?'} ms, ` +
+        `QEMU's own ${qemuDowntimeMs} ms, stop to completed ${stoppedAt ? completedAt - stoppedAt : '?'} ms, ` +
         `mirrors finished ${mirroredAt - completedAt} ms, commit in flight ${Math.round(flight)} ms, running there ${there.resumeMs} ms after it arrived`,
     )
     return {
@@ -426,7 +430,13 @@ async function watchMigration(
   let lastBytes = -1
   let lastMove = Date.now()
   let wake: (() => void) | null = null
-  const sub = qmp.on('MIGRATION', () => wake?.())
+  // Set by an event that came in with a query's reply (before the wait began): no wait then, or
+  // the guest, paused at completion, stays paused for a whole poll interval.
+  let changed = false
+  const sub = qmp.on('MIGRATION', () => {
+    changed = true
+    wake?.()
+  })
   try {
     for (;;) {
       if (ctx.signal.aborted) throw ctx.signal.reason as Error
@@ -456,10 +466,12 @@ async function watchMigration(
         bytesPerSecond: bps,
         etaMs: bps && ram.remaining !== undefined ? (ram.remaining / bps) * 1000 : null,
       })
-      await new Promise<void>((r) => {
-        wake = r
-        setTimeout(r, POLL_MS)
-      })
+      if (!changed)
+        await new Promise<void>((r) => {
+          wake = r
+          setTimeout(r, POLL_MS)
+        })
+      changed = false
       wake = null
     }
   } finally {
