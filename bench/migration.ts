@@ -106,9 +106,9 @@ function migrateCli(from: ServedHost, vm: string, to: string): Promise<VireoRoun
       const cliMs = performance.now() - t0
       if (code !== 0 || !last) return reject(new Error(`vireo migrate exited ${code}: ${err}`))
       const result = last as unknown as MigrationResult
-      // The source host logs QEMU's own figure next to its own: "downtime N ms (QEMU M ms)".
+      // The source host logs QEMU's own figure beside its own: "guest paused N ms: QEMU's own M ms".
       await new Promise((r) => setTimeout(r, 200))
-      const logged = /downtime (\d+) ms \(QEMU (\d+) ms\)/.exec(from.log().slice(logBefore))
+      const logged = /guest paused (\d+) ms: QEMU's own (\d+) ms/.exec(from.log().slice(logBefore))
       resolvePromise({
         downtimeMs: result.downtimeMs ?? NaN,
         totalMs: result.totalMs,

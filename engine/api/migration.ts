@@ -153,6 +153,8 @@ export const MigrationResult = z.object({
   totalMs: z.number().nonnegative(),
   /** Bytes that crossed the link: files, disk data and memory. */
   bytes: z.number().nonnegative(),
+  /** The switch-over came before all memory had crossed (opt-in post-copy). */
+  postcopy: z.boolean().default(false),
 })
 export type MigrationResult = z.infer<typeof MigrationResult>
 

@@ -276,7 +276,7 @@ export class IncomingMigrations {
         this.host.log(`memory of "${m.plan.config.name}" awaited on ${address}:${port} (TLS-PSK)`)
         m.listening.resolve(port)
         await m.commitAsked.promise
-        await waitIncomingDone(qmp)
+        await waitIncomingDone(qmp, m.plan.postcopy)
       })
       .then(async ({ summary, qmp }) => {
         // The guest runs first: the source's mirror has let go of the export, so taking it down can
@@ -382,12 +382,20 @@ export function safePath(dir: string, rel: string): string {
 }
 
 /** Usually done by the time the source commits; else the MIGRATION event says when (no polling delay). */
-async function waitIncomingDone(qmp: QmpClient): Promise<void> {
+async function waitIncomingDone(qmp: QmpClient, postcopy: boolean): Promise<void> {
   const deadline = Date.now() + 30_000
   for (;;) {
     const event = qmp.waitForEvent('MIGRATION', () => true, 1_000).catch(() => null)
     const m = (await qmp.execute('query-migrate')) as { status?: string }
     if (m.status === 'completed') return
+    // In post-copy the guest must run here while the rest of its memory arrives, but only once its
+    // device state has loaded: postcopy-active begins before that, while QEMU is still 'inmigrate'.
+    if (postcopy && m.status === 'postcopy-active') {
+      const run = await qmp.execute('query-status')
+      if (run.status !== 'inmigrate') return
+      await new Promise((r) => setTimeout(r, 5))
+      continue
+    }
     if (m.status === 'failed' || m.status === 'cancelled')
       throw new VireoError('unavailable', `the incoming migration ${m.status}`)
     if (Date.now() > deadline) throw new VireoError('timeout', 'the incoming migration did not complete')

@@ -71,6 +71,7 @@ export async function checkMigration(
     {
       config: plan.config,
       live,
+      postcopy: ctx.opts.postcopy,
       copy: ctx.opts.copy,
       running: ctx.vm.qmp !== null,
       qemuVersion: ctx.qemuVersion,
@@ -215,6 +216,7 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
         to: ctx.remote.peer.name,
         mode: 'offline',
         copy: ctx.opts.copy,
+        postcopy: false,
         downtimeMs: null,
         totalMs: Date.now() - started,
         bytes,
@@ -280,7 +282,7 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
       ? `[${ctx.remote.peer.address}]`
       : ctx.remote.peer.address
     await qmp.execute('migrate', { uri: `tcp:${host}:${port}` })
-    const info = await watchMigration(qmp, ctx, (p) => progress('copying-memory', p))
+    const info = await watchMigration(qmp, ctx, (p) => progress('copying-memory', p), ctx.opts.postcopy)
     const completedAt = Date.now()
     migrating = false
     stopSub.dispose()
@@ -301,6 +303,16 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
     committing = true
     const sentAt = Date.now()
     const there = await client.call('peer.incoming.commit', { migration: id })
+    if (info.postcopy) {
+      // The guest runs there and fetches the pages still here; nothing can be undone now.
+      const done = await finishPostcopy(qmp)
+      if (done !== 'completed')
+        throw new VireoError(
+          'unavailable',
+          `the post-copy to ${ctx.remote.peer.name} ${done} after the switch-over; the guest, which ran there, is lost (its disks there and here are intact)`,
+        )
+      bytes += (((await qmp.execute('query-migrate')) as MigrateInfo).ram?.transferred ?? 0) - info.ramBytes
+    }
     // The pause ends when the guest's CPUs run there. No shared clock: this host's time up to the
     // commit, half the round trip for its flight, and the destination's own count to `cont`.
     const flight = Math.max(0, Date.now() - sentAt - there.handledMs) / 2
@@ -324,6 +336,7 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
       to: ctx.remote.peer.name,
       mode: 'live',
       copy: ctx.opts.copy,
+      postcopy: info.postcopy,
       downtimeMs,
       totalMs: Date.now() - started,
       bytes,
@@ -426,7 +439,10 @@ async function watchMigration(
   qmp: QmpClient,
   ctx: Pick<SourceContext, 'stallMs' | 'signal'>,
   report: (p: Partial<MigrationProgress>) => void,
-): Promise<{ downtimeMs: number; ramBytes: number }> {
+  /** Switch to post-copy once a first whole pass of memory has crossed (opt-in). */
+  postcopy = false,
+): Promise<{ downtimeMs: number; ramBytes: number; postcopy: boolean }> {
+  let postcopyAsked = false
   let lastBytes = -1
   let lastMove = Date.now()
   let wake: (() => void) | null = null
@@ -442,7 +458,15 @@ async function watchMigration(
       if (ctx.signal.aborted) throw ctx.signal.reason as Error
       const m = (await qmp.execute('query-migrate')) as MigrateInfo
       const ram = m.ram ?? {}
-      if (m.status === 'completed') return { downtimeMs: m.downtime ?? 0, ramBytes: ram.transferred ?? 0 }
+      if (m.status === 'completed')
+        return { downtimeMs: m.downtime ?? 0, ramBytes: ram.transferred ?? 0, postcopy: false }
+      // Paused here; from now on the destination must run the guest, fetching what is left.
+      if (m.status === 'postcopy-active')
+        return { downtimeMs: m.downtime ?? 0, ramBytes: ram.transferred ?? 0, postcopy: true }
+      if (postcopy && !postcopyAsked && m.status === 'active' && (ram['dirty-sync-count'] ?? 0) >= 2) {
+        postcopyAsked = true
+        await qmp.execute('migrate-start-postcopy')
+      }
       if (m.status === 'failed' || m.status === 'cancelled')
         throw new VireoError(
           'unavailable',
@@ -479,6 +503,14 @@ async function watchMigration(
   }
 }
 
+async function finishPostcopy(qmp: QmpClient): Promise<string> {
+  for (;;) {
+    const m = (await qmp.execute('query-migrate').catch(() => ({ status: 'failed' }))) as MigrateInfo
+    if (m.status === 'completed' || m.status === 'failed' || m.status === 'cancelled') return m.status
+    await sleep(POLL_MS)
+  }
+}
+
 interface MigrateInfo {
   status?: string
   downtime?: number
@@ -489,6 +521,7 @@ interface MigrateInfo {
     remaining?: number
     mbps?: number
     'dirty-pages-rate'?: number
+    'dirty-sync-count'?: number
   }
 }
 

@@ -427,6 +427,35 @@ describe('a migration that does not finish leaves the source running and nothing
   }, 300_000)
 })
 
+describe('post-copy (opt-in)', () => {
+  let dest: ServedHost
+  let src: string
+  beforeAll(async () => {
+    dest = await serve()
+    src = tempDataDir()
+    await pair(src, dest, 'dest')
+    await bootBox(src, 'busy')
+  }, 300_000)
+  afterAll(async () => {
+    await cleanupDataDir(src)
+    await dest.stop()
+  }, 120_000)
+
+  it('is refused in words: on QEMU 7.2 under TCG the guest crashed after the switch-over', async () => {
+    // The guest once churned memory so that pre-copy could not end, and post-copy then switched it
+    // to the destination, where its kernel faulted within seconds (twice, also with the device state
+    // loaded before cont). So the option stays, and the compatibility check says why it is off.
+    const r = await vireo(src, ['migrate', 'busy', '--to', 'dest', '--postcopy', '--check'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/FAIL\s+post-copy: post-copy is not offered yet/)
+    const m = await vireo(src, ['migrate', 'busy', '--to', 'dest', '--postcopy'])
+    expect(m.code).toBe(1)
+    expect(m.stderr).toMatch(/post-copy is not offered yet/)
+    expect((await vmInfo(src, 'busy')).state).toBe('running')
+    expect(vmFolders(dest.dataDir)).toEqual([])
+  }, 120_000)
+})
+
 describe('offline migration', () => {
   let dest: ServedHost
   let src: string

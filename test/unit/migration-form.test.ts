@@ -185,6 +185,7 @@ describe('progress in words', () => {
       to: 'lab2',
       mode: 'live',
       copy: false,
+      postcopy: false,
       downtimeMs: 27,
       totalMs: 1800,
       bytes: 600 * 1024 ** 2,

@@ -72,6 +72,7 @@ const result: MigrationResult = {
   to: 'lab2',
   mode: 'live',
   copy: false,
+  postcopy: false,
   downtimeMs: 27,
   totalMs: 1800,
   bytes: 600 * 1024 ** 2,
