@@ -88,7 +88,7 @@ async function hostIsServed(h: ServedHost): Promise<void> {
   expect(status).toContain(`pid ${h.process.pid}`)
 }
 
-async function bootBox(dataDir: string, name: string): Promise<void> {
+async function bootBox(dataDir: string, name: string, diskSize = '32M'): Promise<void> {
   await vireoOk(dataDir, [
     'create',
     name,
@@ -97,7 +97,7 @@ async function bootBox(dataDir: string, name: string): Promise<void> {
     '--memory',
     '256',
     '--disk-size',
-    '32M',
+    diskSize,
     '--json',
   ])
   await vireoOk(dataDir, ['start', name])
@@ -314,45 +314,14 @@ describe('live migration across a veth between two network namespaces', () => {
   it('a link cut during the memory copy: the source runs on, the destination keeps nothing; then it moves', async () => {
     await bootBox(src.dataDir, 'cutter')
     const last = await startCounter(src.dataDir, 'cutter')
-    const { id } = await vmInfo(src.dataDir, 'cutter')
-    const folders = vmFolders(dst.dataDir)
-    expect(folders).not.toContain(id)
-
-    // 16 Mbit/s: the memory copy lasts long enough to be cut in the middle.
-    const m = migrateStreaming(src.dataDir, ['cutter', '--to', 'far', '--bandwidth', '16'])
-    try {
-      await expect
-        .poll(() => m.events.filter((e) => e.phase === 'copying-memory' && e.bytesDone > 0).length, {
-          timeout: 120_000,
-          interval: 100,
-        })
-        .toBeGreaterThan(0)
-      expect(existsSync(join(dst.dataDir, 'vms', id))).toBe(true)
-      setLink('down')
-      const cutAt = Date.now()
-      const r = await m.done
-      expect(r.code).not.toBe(0)
-      // A plain sentence, not a stack: the watchdog's words.
-      expect(r.stderr).toMatch(/the link looks cut/)
-      expect(r.stderr).not.toMatch(/\n\s+at /)
-      expect(Date.now() - cutAt).toBeLessThan(60_000)
-    } finally {
-      if (m.child.exitCode === null) m.child.kill('SIGKILL')
-    }
-
-    // The source guest never stopped: it answers, and its counter goes on.
-    expect((await vmInfo(src.dataDir, 'cutter')).state).toBe('running')
-    await guestSays(src.dataDir, 'cutter', 'echo ALIVE-$((5*5))', 'ALIVE-25')
+    const id = await cutDuring(
+      'cutter',
+      'copying-memory',
+      /no memory reached the destination for 5 s: the link looks cut/,
+    )
     await expect
       .poll(async () => (await counts(src.dataDir, 'cutter')).at(-1) ?? -1, { timeout: 30_000 })
       .toBeGreaterThan(last + 1)
-
-    // The destination learns of the cut by itself (its session's pings), and removes its copy.
-    await expect.poll(() => vmFolders(dst.dataDir), { timeout: 60_000, interval: 500 }).toEqual(folders)
-    await expect.poll(() => qemuOf(dst.dataDir, id), { timeout: 30_000, interval: 500 }).toEqual([])
-    const there = JSON.parse(await vireoOk(dst.dataDir, ['list', '--json'])) as { id: string }[]
-    expect(there.map((v) => v.id)).not.toContain(id)
-    expect(dst.log()).toMatch(/dropping the incoming migration of "cutter"/)
 
     // The link back: the same guest moves, and keeps counting there.
     setLink('up')
@@ -365,5 +334,77 @@ describe('live migration across a veth between two network namespaces', () => {
       .poll(async () => (await counts(dst.dataDir, 'cutter')).at(-1) ?? -1, { timeout: 30_000 })
       .toBeGreaterThan(at)
     expect(qemuOf(src.dataDir, id)).toEqual([])
+    await hostIsServed(src)
+    await hostIsServed(dst)
+    await vireoOk(dst.dataDir, ['stop', 'cutter', '--force'])
+  }, 600_000)
+
+  it('a link cut during the disk copy: the source runs on, the destination keeps nothing', async () => {
+    await bootBox(src.dataDir, 'diskcut', '64M')
+    // 24 MiB the mirror must copy: at 16 Mbit/s, 12 s of disk copy to cut in the middle of.
+    await guestSays(
+      src.dataDir,
+      'diskcut',
+      'dd if=/dev/urandom of=/dev/vda bs=1048576 count=24 conv=fsync 2>/dev/null; echo D-$((8*8))',
+      'D-64',
+    )
+    const sum = async (dataDir: string) =>
+      /S-([0-9a-f]{32})/.exec(
+        await guestSays(dataDir, 'diskcut', 'echo S-$(head -c 25165824 /dev/vda | md5sum)', 'S-[0-9a-f]{32}'),
+      )![1]
+    const before = await sum(src.dataDir)
+    await cutDuring(
+      'diskcut',
+      'copying-disks',
+      /no disk data reached the destination for 5 s: the link looks cut/,
+    )
+    // The disk the guest runs on here is the one it had, untouched by the abandoned mirror.
+    expect(await sum(src.dataDir)).toBe(before)
+    setLink('up')
+    await hostIsServed(src)
+    await hostIsServed(dst)
   }, 600_000)
 })
+
+/**
+ * Starts a move of `name` at 16 Mbit/s, takes the link down once `phase` has moved bytes, and
+ * checks what a cut must leave: a failed command in words, the guest running here and answering,
+ * and nothing of it on the destination once its own session noticed. The link stays down.
+ */
+async function cutDuring(name: string, phase: string, says: RegExp): Promise<string> {
+  const { id } = await vmInfo(src.dataDir, name)
+  const folders = vmFolders(dst.dataDir)
+  expect(folders).not.toContain(id)
+  const m = migrateStreaming(src.dataDir, [name, '--to', 'far', '--bandwidth', '16'])
+  try {
+    await expect
+      .poll(() => m.events.filter((e) => e.phase === phase && e.bytesDone > 0).length, {
+        timeout: 120_000,
+        interval: 100,
+      })
+      .toBeGreaterThan(0)
+    expect(existsSync(join(dst.dataDir, 'vms', id))).toBe(true)
+    setLink('down')
+    const cutAt = Date.now()
+    const r = await m.done
+    expect(r.code).not.toBe(0)
+    // A plain sentence, not a stack: the watchdog's words.
+    expect(r.stderr).toMatch(says)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(Date.now() - cutAt).toBeLessThan(60_000)
+  } finally {
+    if (m.child.exitCode === null) m.child.kill('SIGKILL')
+  }
+
+  // The source guest never stopped: it answers.
+  expect((await vmInfo(src.dataDir, name)).state).toBe('running')
+  await guestSays(src.dataDir, name, 'echo ALIVE-$((5*5))', 'ALIVE-25')
+
+  // The destination learns of the cut by itself (its session's pings), and removes its copy.
+  await expect.poll(() => vmFolders(dst.dataDir), { timeout: 60_000, interval: 500 }).toEqual(folders)
+  await expect.poll(() => qemuOf(dst.dataDir, id), { timeout: 30_000, interval: 500 }).toEqual([])
+  const there = JSON.parse(await vireoOk(dst.dataDir, ['list', '--json'])) as { id: string }[]
+  expect(there.map((v) => v.id)).not.toContain(id)
+  expect(dst.log()).toMatch(new RegExp(`dropping the incoming migration of "${name}"`))
+  return id
+}
