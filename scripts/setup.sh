@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   qemu-system-x86 qemu-utils ovmf busybox-static cpio grub-pc-bin grub-efi-amd64-bin grub-common
-  xorriso mtools osinfo-db chromium iproute2 xz-utils zstd ca-certificates
+  xorriso mtools osinfo-db chromium iproute2 tcpdump xz-utils zstd ca-certificates
   # Baselines for `npm run bench`: Debian's noVNC + websockify against the same QEMU.
   novnc websockify
   # Third-party boot images the tests detect and boot: GRUB's rescue CD, iPXE, Debian's netboot installer.

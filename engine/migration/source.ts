@@ -188,16 +188,37 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
         },
         (n) => throttle.take(n),
       )
+      // Awaited below, but it may fail first (a destroyed request) while the send is still running.
+      response.catch(() => undefined)
       const onAbort = () => req.destroy(new Error('cancelled'))
       ctx.signal.addEventListener('abort', onAbort)
+      // A cut link never errors by itself: no byte moving for stallMs ends the upload, as for disks and memory.
+      let stalled: VireoError | null = null
+      let seen = done
+      let lastMove = Date.now()
+      const watchdog = setInterval(() => {
+        if (done !== seen) [seen, lastMove] = [done, Date.now()]
+        else if (Date.now() - lastMove > ctx.stallMs && !stalled) {
+          stalled = new VireoError(
+            'timeout',
+            `no file data reached the destination for ${Math.round(ctx.stallMs / 1000)} s: the link looks cut`,
+          )
+          req.destroy(stalled)
+        }
+      }, POLL_MS)
       try {
         await sending
         req.end()
+        lastMove = Date.now()
         const res = await response
         const body = await readBody(res)
         if (res.statusCode !== 200)
           throw new VireoError('internal', `${ctx.remote.peer.name} refused ${f.rel}: ${body}`)
+      } catch (err) {
+        cancelled()
+        throw stalled ?? err
       } finally {
+        clearInterval(watchdog)
         ctx.signal.removeEventListener('abort', onAbort)
       }
       bytes += f.size

@@ -26,8 +26,22 @@ function record(offset: bigint, payload: Buffer): Buffer {
   return Buffer.concat([h, payload])
 }
 
+/** Resolves when `out` takes writes again; rejects once it is destroyed (a cancel, a cut link), which never drains. */
 function drained(out: Writable): Promise<void> {
-  return new Promise((r) => out.once('drain', r))
+  const stopped = () => new Error('the transfer was stopped')
+  if (out.destroyed) return Promise.reject(stopped())
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('close', onClose)
+      resolve()
+    }
+    const onClose = () => {
+      out.off('drain', onDrain)
+      reject(stopped())
+    }
+    out.once('drain', onDrain)
+    out.once('close', onClose)
+  })
 }
 
 /**
