@@ -371,9 +371,14 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
       )
     }
     await rollBack(qmp, { migrating, mirrors, nbdNodes })
-    await client
-      .call('peer.incoming.abort', { migration: id, reason: (err as Error).message })
-      .catch(() => undefined)
+    // Told if it can hear; a cut link would hold this for the ping's 15 s, and the destination drops
+    // its copy by itself when the channel closes anyway.
+    await Promise.race([
+      client
+        .call('peer.incoming.abort', { migration: id, reason: (err as Error).message })
+        .catch(() => undefined),
+      sleep(3_000),
+    ])
     throw err
   } finally {
     if (tlsAdded && !committing) await removeTlsCreds(qmp, ctx.vm.runtimeDir)
