@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { guestSays, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
+import { COUNTER } from '../support/test-vm.ts'
 import {
   artifacts,
   ensureRendererBuild,
@@ -16,7 +17,6 @@ import {
 } from './support.ts'
 
 const guest = requireTestGuest()
-const COUNTER = '(i=0; while :; do echo COUNT-$i >/dev/ttyS0; i=$((i+1)); sleep 1; done) &'
 let here: ServedHost
 let there: ServedHost
 let browser: Browser

@@ -16,9 +16,9 @@ import type { MigrationResult } from '../../engine/api/migration.ts'
 import { guestSays, vireo, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, repoRoot, requireTestGuest } from '../support/guest.ts'
 import { serve, type ServedHost } from '../support/serve.ts'
+import { bootBox, COUNTER, counts, vmFolders } from '../support/test-vm.ts'
 
-const guest = requireTestGuest()
-const COUNTER = '(i=0; while :; do echo COUNT-$i >/dev/ttyS0; i=$((i+1)); sleep 1; done) &'
+requireTestGuest()
 
 // Names of this run only (interface names are at most 15 bytes), in a private test range.
 const tag = String(process.pid % 100_000)
@@ -87,27 +87,6 @@ async function hostIsServed(h: ServedHost): Promise<void> {
   // The CLI starts a host of its own (in this namespace) when none answers: make sure it is ours.
   const status = await vireoOk(h.dataDir, ['host', 'status'])
   expect(status).toContain(`pid ${h.process.pid}`)
-}
-
-async function bootBox(dataDir: string, name: string, diskSize = '32M'): Promise<void> {
-  await vireoOk(dataDir, [
-    'create',
-    name,
-    '--iso',
-    guest.iso,
-    '--memory',
-    '256',
-    '--disk-size',
-    diskSize,
-    '--json',
-  ])
-  await vireoOk(dataDir, ['start', name])
-  await vireoOk(dataDir, ['console', name, '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
-}
-
-async function counts(dataDir: string, name: string): Promise<number[]> {
-  const seen = await vireoOk(dataDir, ['console', name, '--expect', 'COUNT-\\d+\\r?\\n', '--timeout', '30'])
-  return [...seen.matchAll(/COUNT-(\d+)/g)].map((m) => Number(m[1]))
 }
 
 async function startCounter(dataDir: string, name: string): Promise<number> {
@@ -186,11 +165,6 @@ function migrateStreaming(
     child.on('close', (code) => r({ code, stdout, stderr })),
   )
   return { child, events, done }
-}
-
-function vmFolders(dataDir: string): string[] {
-  const dir = join(dataDir, 'vms')
-  return existsSync(dir) ? readdirSync(dir) : []
 }
 
 /** The QEMU processes of this VM that run from this data dir. */
@@ -341,7 +315,7 @@ describe('live migration across a veth between two network namespaces', () => {
   }, 600_000)
 
   it('a link cut during the disk copy: the source runs on, the destination keeps nothing', async () => {
-    await bootBox(src.dataDir, 'diskcut', '64M')
+    await bootBox(src.dataDir, 'diskcut', { diskSize: '64M' })
     // 24 MiB the mirror must copy: at 16 Mbit/s, 12 s of disk copy to cut in the middle of.
     await guestSays(
       src.dataDir,

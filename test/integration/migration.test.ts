@@ -5,7 +5,7 @@
 // in the disk and memory phases and a killed destination that leave the source running and nothing
 // on the destination, and an offline move that boots there.
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,45 +13,9 @@ import type { MigrationResult } from '../../engine/api/migration.ts'
 import { cleanupDataDir, guestSays, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, repoRoot, requireTestGuest } from '../support/guest.ts'
 import { serve, type ServedHost } from '../support/serve.ts'
+import { bootBox, COUNTER, counts, readSector, vmFolders, writeSector } from '../support/test-vm.ts'
 
 const guest = requireTestGuest()
-const COUNTER = '(i=0; while :; do echo COUNT-$i >/dev/ttyS0; i=$((i+1)); sleep 1; done) &'
-
-async function bootBox(dataDir: string, name: string): Promise<void> {
-  await vireoOk(dataDir, [
-    'create',
-    name,
-    '--iso',
-    guest.iso,
-    '--memory',
-    '256',
-    '--disk-size',
-    '32M',
-    '--json',
-  ])
-  await vireoOk(dataDir, ['start', name])
-  await vireoOk(dataDir, ['console', name, '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
-}
-
-async function counts(dataDir: string, name: string): Promise<number[]> {
-  const seen = await vireoOk(dataDir, ['console', name, '--expect', 'COUNT-\\d+\\r?\\n', '--timeout', '30'])
-  return [...seen.matchAll(/COUNT-(\d+)/g)].map((m) => Number(m[1]))
-}
-
-async function writeSector(dataDir: string, name: string, text: string): Promise<void> {
-  await guestSays(
-    dataDir,
-    name,
-    `echo ${text} | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo W-$((6*7))`,
-    'W-42',
-  )
-}
-
-async function readSector(dataDir: string, name: string): Promise<string> {
-  const out = await guestSays(dataDir, name, 'echo R-$(head -c 8 /dev/vda)-$((1+1))', 'R-[A-Z]{4}-[A-Z]{3}-2')
-  return /R-([A-Z]{4}-[A-Z]{3})-2/.exec(out)![1]!
-}
-
 async function pair(src: string, dest: ServedHost, name: string): Promise<void> {
   const code = JSON.parse(await vireoOk(dest.dataDir, ['host', 'pair-code', '--json'])) as { code: string }
   await vireoOk(src, ['remote', 'add', name, `127.0.0.1:${dest.port}`, '--code', code.code])
@@ -66,12 +30,6 @@ function migrateJson(out: string): { events: { phase: string }[]; result: Migrat
     events: lines.filter((l) => l.event === 'progress') as never,
     result: lines.at(-1) as unknown as MigrationResult,
   }
-}
-
-/** VM folders on a host: what a failed migration must not leave behind. */
-function vmFolders(dataDir: string): string[] {
-  const dir = join(dataDir, 'vms')
-  return existsSync(dir) ? readdirSync(dir) : []
 }
 
 /** A `vireo migrate --json` under way: its progress events as they come, and how it ended. */

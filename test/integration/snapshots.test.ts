@@ -12,27 +12,9 @@ import type { SnapshotInfo, SnapshotTree } from '../../engine/api/rpc.ts'
 import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, repoRoot, requireTestGuest } from '../support/guest.ts'
 import { isAlive } from '../../engine/host/process-alive.ts'
+import { bootBox, COUNTER, readSector, writeSector } from '../support/test-vm.ts'
 
-const guest = requireTestGuest()
-
-const COUNTER = '(i=0; while :; do echo COUNT-$i >/dev/ttyS0; i=$((i+1)); sleep 1; done) &'
-
-async function bootBox(dataDir: string, name: string, extra: string[] = []): Promise<void> {
-  await vireoOk(dataDir, [
-    'create',
-    name,
-    '--iso',
-    guest.iso,
-    '--memory',
-    '256',
-    '--disk-size',
-    '32M',
-    ...extra,
-    '--json',
-  ])
-  await vireoOk(dataDir, ['start', name])
-  await vireoOk(dataDir, ['console', name, '--expect', GUEST_MARKER, '--timeout', '180'], 200_000)
-}
+requireTestGuest()
 
 /** The last COUNT-n the guest printed since its QEMU started. */
 async function lastCount(dataDir: string, name: string): Promise<{ n: number; seen: string }> {
@@ -45,24 +27,6 @@ async function waitCount(dataDir: string, name: string, atLeast: number): Promis
   await expect
     .poll(async () => (await lastCount(dataDir, name)).n, { timeout: 60_000, interval: 500 })
     .toBeGreaterThanOrEqual(atLeast)
-}
-
-/**
- * Writes 8 letters to the first sector of the guest's virtio disk (busybox has no mkfs). fsync, not
- * sync: only a flush makes QEMU write its qcow2 metadata, and a killed QEMU loses what was not flushed.
- */
-async function writeSector(dataDir: string, name: string, text: string): Promise<void> {
-  await guestSays(
-    dataDir,
-    name,
-    `echo ${text} | dd of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null; echo W-$((6*7))`,
-    'W-42',
-  )
-}
-
-async function readSector(dataDir: string, name: string): Promise<string> {
-  const out = await guestSays(dataDir, name, 'echo R-$(head -c 8 /dev/vda)-$((1+1))', 'R-[A-Z]{4}-[A-Z]{3}-2')
-  return /R-([A-Z]{4}-[A-Z]{3})-2/.exec(out)![1]!
 }
 
 async function take(dataDir: string, vm: string, snap: string): Promise<SnapshotInfo> {
@@ -349,7 +313,7 @@ describe('a live snapshot of a UEFI guest', () => {
   })
 
   it('takes and reverts with the UEFI variables in the snapshot; the count resumes near N', async () => {
-    await bootBox(dataDir, 'efi', ['--firmware', 'uefi', '--memory', '512'])
+    await bootBox(dataDir, 'efi', { extra: ['--firmware', 'uefi', '--memory', '512'] })
     await guestSays(dataDir, 'efi', COUNTER, 'COUNT-2\\r?\\n')
     const before = (await lastCount(dataDir, 'efi')).n
     const snap = await take(dataDir, 'efi', 'efi-live')
