@@ -117,6 +117,31 @@ function rawBytes(port: number): Promise<string> {
   })
 }
 
+/**
+ * A destination served on loopback and a source data dir paired with it as "dest" (the source's
+ * VM `box` booted), both removed after the describe block.
+ */
+function twoHosts(
+  set: (h: { dest: ServedHost; src: string }) => void,
+  opts: { box?: string; stallMs?: number } = {},
+) {
+  let h: { dest: ServedHost; src: string } | null = null
+  beforeAll(async () => {
+    const env = opts.stallMs
+      ? { ...process.env, VIREO_MIGRATION_STALL_MS: String(opts.stallMs) }
+      : process.env
+    h = { dest: await serve({ env }), src: tempDataDir() }
+    set(h)
+    await pair(h.src, h.dest, 'dest')
+    if (opts.box) await bootBox(h.src, opts.box)
+  }, 300_000)
+  afterAll(async () => {
+    if (!h) return
+    await cleanupDataDir(h.src)
+    await h.dest.stop()
+  }, 120_000)
+}
+
 describe('pairing', () => {
   let dest: ServedHost
   let src: string
@@ -201,16 +226,7 @@ describe('pairing', () => {
 describe('live migration on loopback', () => {
   let dest: ServedHost
   let src: string
-  beforeAll(async () => {
-    dest = await serve({ env: { ...process.env, VIREO_MIGRATION_STALL_MS: '8000' } })
-    src = tempDataDir()
-    await pair(src, dest, 'dest')
-    await bootBox(src, 'mover')
-  }, 300_000)
-  afterAll(async () => {
-    await cleanupDataDir(src)
-    await dest.stop()
-  }, 120_000)
+  twoHosts((h) => ({ dest, src } = h), { box: 'mover', stallMs: 8000 })
 
   it('moves a running guest: the counter goes on, no second boot, disk bytes and MAC unchanged', async () => {
     await writeSector(src, 'mover', 'MIGR-ATE')
@@ -269,16 +285,7 @@ describe('live migration on loopback', () => {
 describe('snapshots travel with a live migration', () => {
   let dest: ServedHost
   let src: string
-  beforeAll(async () => {
-    dest = await serve()
-    src = tempDataDir()
-    await pair(src, dest, 'dest')
-    await bootBox(src, 'snappy')
-  }, 300_000)
-  afterAll(async () => {
-    await cleanupDataDir(src)
-    await dest.stop()
-  }, 120_000)
+  twoHosts((h) => ({ dest, src } = h), { box: 'snappy' })
 
   it('arrives with its snapshot tree, and a snapshot reverts on the destination', async () => {
     await writeSector(src, 'snappy', 'SNAP-ONE')
@@ -306,11 +313,8 @@ describe('a migration that does not finish leaves the source running and nothing
   let dest: ServedHost
   let src: string
   let id: string
+  twoHosts((h) => ({ dest, src } = h), { box: 'stayer', stallMs: 8000 })
   beforeAll(async () => {
-    dest = await serve({ env: { ...process.env, VIREO_MIGRATION_STALL_MS: '8000' } })
-    src = tempDataDir()
-    await pair(src, dest, 'dest')
-    await bootBox(src, 'stayer')
     // Data for the mirror to copy, so that the disk phase lasts.
     await guestSays(
       src,
@@ -320,10 +324,6 @@ describe('a migration that does not finish leaves the source running and nothing
     )
     id = (await vmInfo(src, 'stayer')).id
   }, 300_000)
-  afterAll(async () => {
-    await cleanupDataDir(src)
-    await dest.stop()
-  }, 120_000)
 
   async function sourceStillRuns(): Promise<void> {
     const info = await vmInfo(src, 'stayer')
@@ -381,16 +381,7 @@ describe('a migration that does not finish leaves the source running and nothing
 describe('post-copy (opt-in)', () => {
   let dest: ServedHost
   let src: string
-  beforeAll(async () => {
-    dest = await serve()
-    src = tempDataDir()
-    await pair(src, dest, 'dest')
-    await bootBox(src, 'busy')
-  }, 300_000)
-  afterAll(async () => {
-    await cleanupDataDir(src)
-    await dest.stop()
-  }, 120_000)
+  twoHosts((h) => ({ dest, src } = h), { box: 'busy' })
 
   it('is refused in words: on QEMU 7.2 under TCG the guest crashed after the switch-over', async () => {
     // The guest once churned memory so that pre-copy could not end, and post-copy then switched it
@@ -410,15 +401,7 @@ describe('post-copy (opt-in)', () => {
 describe('offline migration', () => {
   let dest: ServedHost
   let src: string
-  beforeAll(async () => {
-    dest = await serve()
-    src = tempDataDir()
-    await pair(src, dest, 'dest')
-  }, 60_000)
-  afterAll(async () => {
-    await cleanupDataDir(src)
-    await dest.stop()
-  }, 120_000)
+  twoHosts((h) => ({ dest, src } = h))
 
   it('moves a stopped VM, which then boots on the destination; a copy keeps it here too', async () => {
     await vireoOk(src, ['create', 'still', '--iso', guest.iso, '--memory', '256', '--disk-size', '32M'])
