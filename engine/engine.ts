@@ -1,7 +1,7 @@
 // The engine: the VM control plane. It owns the library and every running VM, and serves the RPC
 // contract (engine/api) to any transport. It never imports electron.
 import { randomBytes, randomUUID } from 'node:crypto'
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statfsSync } from 'node:fs'
 import { availableParallelism, freemem } from 'node:os'
 import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
@@ -60,7 +60,6 @@ import { collect, revertFiles, snapshotTree } from './snapshots/revert.ts'
 import { stateSocket, takeSnapshot } from './snapshots/take.ts'
 import type { VmHandle } from './snapshots/vm-handle.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { statfsSync } from 'node:fs'
 import type { MigrationResult, PeerHello } from './api/migration.ts'
 import { Peers } from './peers/peers.ts'
 import type { QmpClient } from './qmp/client.ts'

@@ -97,7 +97,7 @@ export class TrustStore {
     this.write()
   }
 
-  /** Forgets the remote's name and address, and its key unless it may still send machines here. */
+  /** Forgets the remote: name, address and key (to take machines from it again, pair again). */
   removeRemote(name: string): void {
     const p = this.remote(name)
     this.data.peers = this.data.peers.filter((x) => x.hostId !== p.hostId)
