@@ -110,7 +110,18 @@ async function migrateWith(ctx: SourceContext): Promise<MigrationResult> {
   const id = randomBytes(8).toString('hex')
   const live = ctx.vm.qmp !== null && !ctx.opts.offline
   let bytes = 0
-  const progress = (phase: MigrationPhase, p: Partial<MigrationProgress> = {}) =>
+  // A file reports every 64 KiB block: at most ten events a second reach the clients, and every
+  // change of phase at once.
+  let lastPhase: MigrationPhase | null = null
+  let lastEmit = 0
+  const progress = (phase: MigrationPhase, p: Partial<MigrationProgress> = {}) => {
+    const now = Date.now()
+    if (phase === lastPhase && now - lastEmit < 100 && p.bytesLeft !== 0) return
+    lastPhase = phase
+    lastEmit = now
+    emitProgress(phase, p)
+  }
+  const emitProgress = (phase: MigrationPhase, p: Partial<MigrationProgress>) =>
     ctx.emit({
       job: ctx.job,
       vm: ctx.vm.config.id,
