@@ -43,11 +43,13 @@ import { InternalNetworks, internalPorts } from './net/internal-networks.ts'
 import { adviceFor, inspectForCreate, inspectImageFile, type InspectDeps } from './images/inspect-image.ts'
 import { UEFI_MIN_MIB } from './images/recommend.ts'
 import { loadOsIndex } from './osinfo/os-index.ts'
-import { prepareExistingDisk } from './storage/existing-disk.ts'
+import { checkedUserChain, prepareExistingDisk } from './storage/existing-disk.ts'
 import { checkDisk, formatBytes, growDisk, rewriteDisk } from './storage/disk-ops.ts'
 import { checkImage, convertImage, createImage, imageInfo } from './storage/qemu-img.ts'
 import { parseSize } from './storage/size.ts'
 import { checkUserFile } from './storage/user-file.ts'
+import { sameFile } from './storage/same-file.ts'
+import { vmChains } from './storage/launch-chains.ts'
 import { resolveVmPath, VmLibrary, type VmRecord } from './vm/library.ts'
 import { RunningVm, runtimeFiles } from './vm/running-vm.ts'
 import { activeNvramRel } from './snapshots/chain-files.ts'
@@ -335,6 +337,8 @@ export class Engine implements RpcBackend {
     const machineType = p.machine ?? 'q35'
     const iso = p.iso ? checkUserFile(p.iso, 'ISO image') : null
     const existingDisk = p.disk ? checkUserFile(p.disk, 'disk image') : null
+    // Every file the disk would make QEMU open is one the user named, before any tool reads it.
+    if (existingDisk) checkedUserChain(existingDisk, p.allowBacking)
     const directBoot = this.directBootOf(p)
     // What the user left open comes from the image that decides how the VM boots; a truncated ISO
     // is refused here, before anything is written.
@@ -350,6 +354,11 @@ export class Engine implements RpcBackend {
     let memoryMiB = p.memoryMiB ?? advice?.memoryMiB.value ?? 1024
     if (p.memoryMiB === undefined && firmware === 'uefi') memoryMiB = Math.max(memoryMiB, UEFI_MIN_MIB)
     if (existingDisk) this.assertDiskFree(existingDisk, null)
+    if (p.allowBacking && !existingDisk)
+      throw new VireoError(
+        'invalid_request',
+        '--allow-backing names files of an existing disk image (--disk)',
+      )
     if (p.disk && p.diskSize)
       throw new VireoError('invalid_request', 'give either an existing disk or a new disk size, not both')
     const diskBytes = p.diskSize ? parseSize(p.diskSize) : null
@@ -373,6 +382,7 @@ export class Engine implements RpcBackend {
           vmDir: dir,
           name: 'disk0',
           ...(p.diskMode ? { mode: p.diskMode } : {}),
+          ...(p.allowBacking ? { allowBacking: p.allowBacking } : {}),
           ...(job
             ? {
                 onProgress: (done: number) =>
@@ -386,10 +396,24 @@ export class Engine implements RpcBackend {
               }
             : {}),
         })
-        disks.push({ id: 'disk0', path: prepared.path, format: prepared.format, bus, serial: diskSerial() })
+        disks.push({
+          id: 'disk0',
+          path: prepared.path,
+          format: prepared.format,
+          bus,
+          serial: diskSerial(),
+          trusted: prepared.trusted,
+        })
       } else if (diskBytes) {
         await createImage(qemu.img, join(dir, 'disks', 'disk0.qcow2'), 'qcow2', diskBytes)
-        disks.push({ id: 'disk0', path: 'disks/disk0.qcow2', format: 'qcow2', bus, serial: diskSerial() })
+        disks.push({
+          id: 'disk0',
+          path: 'disks/disk0.qcow2',
+          format: 'qcow2',
+          bus,
+          serial: diskSerial(),
+          trusted: [],
+        })
       }
       if (ovmf) {
         // qcow2, not raw: raw vars make snapshot-save refuse the whole VM.
@@ -795,7 +819,7 @@ export class Engine implements RpcBackend {
     for (const rec of this.library.list()) {
       if (rec.config.id === exceptId) continue
       for (const d of rec.config.disks) {
-        if (resolveVmPath(rec.dir, d.path) === path) {
+        if (sameFile(resolveVmPath(rec.dir, d.path), path)) {
           throw new VireoError('conflict', `the disk ${path} already belongs to the VM "${rec.config.name}"`)
         }
       }
@@ -817,6 +841,12 @@ export class Engine implements RpcBackend {
         )
       firmware = { code: ovmf.code, vars: join(e.record.dir, activeNvramRel(loadIndex(e.record.dir))) }
     }
+    // Walked from the images' headers and checked on every start: QEMU opens these files only.
+    const chains = vmChains(
+      c,
+      paths.vmDir,
+      firmware ? { abs: firmware.vars, libraryDir: this.layout.vmsDir } : null,
+    )
     return {
       qemu,
       ctx: {
@@ -826,6 +856,7 @@ export class Engine implements RpcBackend {
         accelerator: accel,
         sandbox: qemu.sandbox,
         ...(firmware ? { firmware } : {}),
+        chains,
       },
     }
   }
@@ -925,7 +956,7 @@ export class Engine implements RpcBackend {
     for (const other of this.entries.values()) {
       if (other.record.config.id === selfId || !other.running) continue
       for (const d of other.record.config.disks) {
-        if (resolveVmPath(other.record.dir, d.path) === path) {
+        if (sameFile(resolveVmPath(other.record.dir, d.path), path)) {
           throw new VireoError(
             'conflict',
             `the disk ${path} is in use by the running VM "${other.record.config.name}"`,

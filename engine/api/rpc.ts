@@ -130,6 +130,12 @@ export type JobProgress = z.infer<typeof JobProgress>
  * `overlay` on top (the image is only read, never written), or `convert` a copy into the VM's folder.
  */
 export const DiskMode = z.enum(['use', 'overlay', 'convert'])
+
+/**
+ * The files besides the image itself that the user allows a disk to read: a backing file named in
+ * the image (a virt-manager overlay on its base), a qcow2's data file, a VMDK's extents.
+ */
+export const AllowBacking = z.array(z.string().min(1).max(4096)).max(64)
 export type DiskMode = z.infer<typeof DiskMode>
 
 export const CreateVmParams = z.object({
@@ -139,6 +145,8 @@ export const CreateVmParams = z.object({
   disk: z.string().min(1).optional(),
   /** Default: `use` for qcow2 and raw, `convert` for the other formats. */
   diskMode: DiskMode.optional(),
+  /** Files outside the VM's folder the disk image may read (its backing files, data file, extents). */
+  allowBacking: AllowBacking.optional(),
   /** Progress events of this creation (a conversion can take minutes) carry this id. */
   job: JobId.optional(),
   /** A new, empty qcow2 disk of this size. */
@@ -278,7 +286,22 @@ export const ImageInspection = z.object({
     })
     .nullable(),
   disk: z
-    .object({ format: z.string(), virtualSize: z.number(), backingFile: z.string().nullable() })
+    .object({
+      format: z.string(),
+      virtualSize: z.number(),
+      backingFile: z.string().nullable(),
+      /**
+       * Every file the image makes QEMU open, the image first: what `--allow-backing` must name
+       * (all but the image itself) for Vireo to use it.
+       */
+      chain: z.array(
+        z.object({
+          path: z.string(),
+          role: z.enum(['image', 'backing file', 'external data file', 'extent']),
+          format: z.string().nullable(),
+        }),
+      ),
+    })
     .nullable(),
   appliance: ApplianceSummary.nullable(),
   os: DetectedOs.nullable(),
@@ -330,6 +353,8 @@ export const AttachParams = z.discriminatedUnion('kind', [
     /** A new empty qcow2 of this size, or an existing image (used in place). */
     size: SizeString.optional(),
     image: z.string().min(1).optional(),
+    /** Files outside the VM's folder the image may read (its backing files, data file, extents). */
+    allowBacking: AllowBacking.optional(),
     bus: DiskBus.optional(),
   }),
   z.object({

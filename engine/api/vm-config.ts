@@ -46,6 +46,12 @@ export const Disk = z.object({
   /** Serial number the guest sees (stable across migration). */
   serial: z.string().regex(/^[A-Za-z0-9-]{1,20}$/),
   pci: PciPlacement.optional(),
+  /**
+   * Files outside the VM's folder that the user gave for this disk: the image used in place or
+   * under an overlay, and each backing file they allowed. Every start checks the disk's chain
+   * against them. Absent in VMs made before chains were checked: their outside files stay trusted.
+   */
+  trusted: z.array(z.string()).optional(),
 })
 export type Disk = z.infer<typeof Disk>
 

@@ -1,11 +1,12 @@
 // An appliance's disk, checked before qemu-img converts it. The file came from anywhere: a VMDK
 // descriptor or a qcow2 may name other files on this host (`RW 100 FLAT "/etc/shadow"`, a backing
 // file, an external data file), which a conversion would then copy into the VM. Only self-contained
-// images pass, and their format is stated to qemu-img, never probed twice.
+// images pass (storage/image-chain.ts reads their headers), and their format is stated to qemu-img.
 import { closeSync, openSync, readSync } from 'node:fs'
 import { VireoError } from '../api/errors.ts'
 import { IMPORTABLE_FORMATS } from '../storage/existing-disk.ts'
 import { imageInfo } from '../storage/qemu-img.ts'
+import { walkImageChain } from '../storage/image-chain.ts'
 import { MAX_DISK_BYTES } from './limits.ts'
 
 function startsWith(path: string, magic: string): boolean {
@@ -35,9 +36,25 @@ export async function checkApplianceImage(
       `the disk ${name} is a VMDK descriptor that names other files; Vireo imports self-contained disks only`,
     )
   }
+  // The same walk as for a user's own image, with nothing but the file itself allowed: a backing
+  // file, a data file or an extent elsewhere is refused before qemu-img opens it.
+  let nodes
+  try {
+    nodes = walkImageChain(path, {
+      policy: {
+        named: [path],
+        insideDirs: [],
+        refusal: (_by, file, role) => `names ${file} as its ${role}; an appliance's disks must stand alone`,
+      },
+    })
+  } catch (err) {
+    // Said of the disk by its name in the appliance, not by the temporary file it was unpacked to.
+    const why = (err as Error).message.split(path).join('it').replace(/^it /, '')
+    throw new VireoError('invalid_request', `the disk ${name} ${why}`)
+  }
   let info
   try {
-    info = await imageInfo(qemuImg, path)
+    info = await imageInfo(qemuImg, path, nodes[0]!.format)
   } catch (err) {
     throw new VireoError(
       'invalid_request',
@@ -48,26 +65,6 @@ export async function checkApplianceImage(
     throw new VireoError(
       'invalid_request',
       `the disk ${name} is a ${info.format} image; Vireo takes ${IMPORTABLE_FORMATS.join(', ')}`,
-    )
-  }
-  if (info['backing-filename']) {
-    throw new VireoError(
-      'invalid_request',
-      `the disk ${name} refers to a backing file (${info['backing-filename']}); an appliance's disks must stand alone`,
-    )
-  }
-  const specific = (info['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data ?? {}
-  if (typeof specific['data-file'] === 'string') {
-    throw new VireoError(
-      'invalid_request',
-      `the disk ${name} keeps its data in another file; an appliance's disks must stand alone`,
-    )
-  }
-  const extents = Array.isArray(specific.extents) ? (specific.extents as { filename?: string }[]) : []
-  if (extents.some((e) => e.filename !== undefined && e.filename !== path)) {
-    throw new VireoError(
-      'invalid_request',
-      `the disk ${name} names other files as its extents; Vireo imports self-contained disks only`,
     )
   }
   if (info['virtual-size'] > MAX_DISK_BYTES) {

@@ -22,6 +22,7 @@ export interface AttachOptions {
   iso?: string
   size?: string
   image?: string
+  allowBacking?: string[]
   bus?: (typeof ATTACH_BUSES)[number]
   model?: NicModel
   network?: NetworkChoice
@@ -31,7 +32,7 @@ export interface AttachOptions {
 
 /** The options that belong to each kind; any other given is refused rather than ignored. */
 const OWN: Record<'disk' | 'nic', (keyof AttachOptions)[]> = {
-  disk: ['size', 'image', 'bus'],
+  disk: ['size', 'image', 'allowBacking', 'bus'],
   nic: ['model', 'network', 'dhcp'],
 }
 
@@ -39,6 +40,7 @@ const FLAG: Record<keyof AttachOptions, string> = {
   iso: '--iso',
   size: '--size',
   image: '--image',
+  allowBacking: '--allow-backing',
   bus: '--bus',
   model: '--model',
   network: '--network',
@@ -62,6 +64,7 @@ export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions)
       kind: 'disk',
       ...(o.size !== undefined ? { size: o.size } : {}),
       ...(o.image !== undefined ? { image: o.image } : {}),
+      ...(o.allowBacking !== undefined ? { allowBacking: o.allowBacking } : {}),
       ...(o.bus !== undefined ? { bus: BUS[o.bus] } : {}),
     }
   }

@@ -12,10 +12,14 @@ function bootOf(iso: NonNullable<ImageInspection['iso']>): string {
 export function formatInspection(i: ImageInspection): string {
   const lines = [`File:     ${i.path} (${i.sizeBytes} bytes)`, `Kind:     ${i.kind}`]
   if (i.iso) lines.push(`Volume:   "${i.iso.volumeId}"`, `Boot:     ${bootOf(i.iso)}`)
-  if (i.disk)
+  if (i.disk) {
     lines.push(
       `Disk:     ${i.disk.format}, ${i.disk.virtualSize} bytes virtual${i.disk.backingFile ? `, backing file ${i.disk.backingFile}` : ''}`,
     )
+    // The files it reads besides itself: each must be named with --allow-backing to be used.
+    for (const link of i.disk.chain.slice(1))
+      lines.push(`Reads:    ${link.path} (${link.role}${link.format ? `, ${link.format}` : ''})`)
+  }
   // Why no OS was recognised is one of the warnings; it belongs beside the verdict.
   const unknown = i.os ? undefined : i.warnings.find((w) => w.startsWith('OS not recognised: '))
   lines.push(

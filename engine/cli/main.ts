@@ -59,6 +59,8 @@ const int = (what: string) => (v: string) => {
   return n
 }
 const absolute = (p: string) => resolve(p)
+/** A repeatable path option: each given once more adds one (`--allow-backing A --allow-backing B`). */
+const absoluteList = (p: string, prev: string[] = []) => [...prev, resolve(p)]
 /** `[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT`, e.g. 2222:22, udp:5353:53, 0.0.0.0:8080:80. */
 const portForward = (v: string): PortForward => {
   const m = /^(?:(tcp|udp):)?(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$/.exec(v)
@@ -114,6 +116,11 @@ program
       'use the image in place, put a qcow2 overlay on it, or convert a copy (default: use qcow2/raw, convert others)',
     ).choices(['use', 'overlay', 'convert']),
   )
+  .option(
+    '--allow-backing <file>',
+    'a file the --disk image reads besides itself (its backing file, data file or extent); repeatable',
+    absoluteList,
+  )
   .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G')
   .option('--memory <mib>', 'memory in MiB', int('--memory'))
   .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
@@ -148,6 +155,7 @@ program
       if (o.iso) params.iso = o.iso as string
       if (o.disk) params.disk = o.disk as string
       if (o.diskMode) params.diskMode = o.diskMode as CreateVmParams['diskMode']
+      if (o.allowBacking) params.allowBacking = o.allowBacking as string[]
       if (o.diskSize) params.diskSize = o.diskSize as string
       if (o.memory !== undefined) params.memoryMiB = o.memory as number
       if (o.cpus !== undefined) params.cpus = o.cpus as number
@@ -587,6 +595,11 @@ program
   .option('--cdrom <id>', 'cdrom: which CD drive (default: the first)')
   .option('--size <size>', 'disk: a new empty qcow2 of this size in the VM folder, e.g. 8G')
   .option('--image <path>', 'disk: an existing qcow2 or raw image, used in place', absolute)
+  .option(
+    '--allow-backing <file>',
+    'disk: a file the --image reads besides itself (its backing file, data file or extent); repeatable',
+    absoluteList,
+  )
   .addOption(
     new Option(
       '--bus <bus>',

@@ -3,16 +3,23 @@
 // what QEMU would refuse is said in words first; on a running VM the device goes in over QMP and
 // only then is vm.json written, so the file never names a device the VM does not have.
 import { randomBytes } from 'node:crypto'
-import { existsSync, rmSync, statSync } from 'node:fs'
-import { isAbsolute, join } from 'node:path'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { AttachParams, VmState } from '../api/rpc.ts'
 import { Disk, Nic, VmConfig, type DiskBus } from '../api/vm-config.ts'
 import type { PortSpec } from '../net/internal-networks.ts'
 import { internalPorts } from '../net/internal-networks.ts'
-import { buildQemuArgv, diskDevices, nicDevices, type LaunchContext } from '../qemu/argv/index.ts'
+import {
+  buildQemuArgv,
+  diskDevices,
+  nicDevices,
+  type ChainLink,
+  type LaunchContext,
+} from '../qemu/argv/index.ts'
 import { QmpError, type QmpClient } from '../qmp/client.ts'
-import { inspectImage } from '../storage/existing-disk.ts'
+import { checkedUserChain, inspectImage, trustedFiles } from '../storage/existing-disk.ts'
+import { checkUserFile } from '../storage/user-file.ts'
 import { createImage } from '../storage/qemu-img.ts'
 import { parseSize } from '../storage/size.ts'
 import { plugDisk, plugNic } from './hotplug-qmp.ts'
@@ -60,20 +67,6 @@ export function qemuRefused(what: string, err: unknown): Error {
   return err as Error
 }
 
-function checkImagePath(p: string): string {
-  if (!isAbsolute(p))
-    throw new VireoError('invalid_request', `the disk image path must be absolute (got "${p}")`)
-  let st
-  try {
-    st = statSync(p)
-  } catch {
-    throw new VireoError('not_found', `the disk image ${p} does not exist`)
-  }
-  if (!st.isFile() && !st.isBlockDevice())
-    throw new VireoError('invalid_request', `the disk image ${p} is not a file`)
-  return p
-}
-
 function diskSerial(): string {
   return `VIREO-${randomBytes(5).toString('hex').toUpperCase()}`
 }
@@ -86,7 +79,7 @@ async function newDisk(
   c: DeviceChangeContext,
   p: DiskAttach,
   live: boolean,
-): Promise<{ disk: Disk; create: { file: string; bytes: number } | null }> {
+): Promise<{ disk: Disk; create: { file: string; bytes: number } | null; chain: ChainLink[] | null }> {
   const bus = p.bus ?? 'virtio-blk'
   const ata = NOT_HOTPLUGGABLE[bus]
   if (live && ata) {
@@ -109,20 +102,27 @@ async function newDisk(
     const bytes = parseSize(p.size)
     const rel = join('disks', `${id}.qcow2`)
     return {
-      disk: Disk.parse({ ...base, path: rel, format: 'qcow2' }),
+      disk: Disk.parse({ ...base, path: rel, format: 'qcow2', trusted: [] }),
       create: { file: join(c.vmDir, rel), bytes },
+      chain: null,
     }
   }
-  const image = checkImagePath(p.image!)
+  const image = checkUserFile(p.image!, 'disk image')
   c.assertDiskFree(image)
-  const info = await inspectImage(c.qemuImg, image)
+  // Every file the image would make QEMU open is one the user named, before qemu-img reads it.
+  const nodes = checkedUserChain(image, p.allowBacking)
+  const info = await inspectImage(c.qemuImg, image, nodes[0]!.format)
   if (info.format !== 'qcow2' && info.format !== 'raw') {
     throw new VireoError(
       'invalid_request',
       `${image} is a ${info.format} image; a disk is attached in place as qcow2 or raw: convert it first (qemu-img convert -O qcow2 ${image} NEW.qcow2)`,
     )
   }
-  return { disk: Disk.parse({ ...base, path: image, format: info.format }), create: null }
+  return {
+    disk: Disk.parse({ ...base, path: image, format: info.format, trusted: trustedFiles(nodes) }),
+    create: null,
+    chain: nodes.map(({ path, format, dataFile }) => ({ path, format, dataFile })),
+  }
 }
 
 function newNic(c: DeviceChangeContext, p: NicAttach): Nic {
@@ -144,8 +144,12 @@ export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Pro
     ? { kind: 'disk', device: made.disk }
     : { kind: 'nic', device: newNic(c, p as NicAttach) }
   const next = VmConfig.parse(withDevice(c.config, add, { live }))
+  // The new disk opens exactly the chain just checked, on the command line and over QMP alike.
+  const ctx: LaunchContext = made?.chain
+    ? { ...c.ctx, chains: { ...c.ctx.chains, [made.disk.id]: made.chain } }
+    : c.ctx
   // Everything QEMU would refuse about the whole machine (ports, ids, forwards), now.
-  buildQemuArgv(next, c.ctx)
+  buildQemuArgv(next, ctx)
   const spec =
     add.kind === 'nic'
       ? internalPorts(next, c.ctx.runtimeDir).find((s) => s.nicId === add.device.id)
@@ -157,7 +161,7 @@ export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Pro
   try {
     if (add.kind === 'disk') {
       const disk = next.disks.find((d) => d.id === add.device.id)!
-      await plugDisk(qmp, diskDevices(next, disk, c.ctx), timeout)
+      await plugDisk(qmp, diskDevices(next, disk, ctx), timeout)
     } else {
       const nic = next.nics.find((n) => n.id === add.device.id)!
       await plugNic(qmp, nicDevices(next, nic, c.ctx))

@@ -11,6 +11,7 @@ import type { OsRecord } from '../osinfo/os-record.ts'
 import { readApplianceSummary } from '../appliance/open.ts'
 import { inspectImage } from '../storage/existing-disk.ts'
 import { checkUserFile } from '../storage/user-file.ts'
+import { chainRoles, walkImageChain } from '../storage/image-chain.ts'
 import { FileReader, findIsoFile, looksLikeIso, readIso, type IsoFacts } from './iso9660.ts'
 import { KERNEL_HEAD_BYTES, parseLinuxKernel, type LinuxKernel } from './linux-kernel.ts'
 import { recommend, type ImageFacts } from './recommend.ts'
@@ -118,15 +119,21 @@ export async function inspectImageFile(path: string, deps: InspectDeps): Promise
       warnings.push('an appliance brings its own hardware; import it with: vireo import FILE')
     } else {
       kind = 'disk'
-      const info = await inspectImage(await deps.qemuImg(), path)
+      // The chain from the headers first: a name that is no plain file, or a loop, is refused
+      // here, before qemu-img opens anything of it.
+      const nodes = walkImageChain(path)
+      const info = await inspectImage(await deps.qemuImg(), path, nodes[0]!.format)
+      const chain = chainRoles(nodes)
       disk = {
         format: info.format,
         virtualSize: info['virtual-size'],
         backingFile: info['backing-filename'] ?? null,
+        chain,
       }
-      if (disk.backingFile)
+      const others = chain.slice(1).map((c) => c.path)
+      if (others.length > 0)
         warnings.push(
-          `the image reads through its backing file ${disk.backingFile}, which must stay where it is`,
+          `the image also reads ${others.join(', ')}; to use it, name ${others.length === 1 ? 'that file' : 'each of them'} with --allow-backing (they must stay where they are)`,
         )
       warnings.push('a disk image does not name its OS; the defaults are generic')
     }

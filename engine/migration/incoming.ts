@@ -14,11 +14,13 @@ import { VireoError } from '../api/errors.ts'
 import type { IncomingPlan } from '../api/migration.ts'
 import type { VmSummary } from '../api/rpc.ts'
 import type { VmConfig } from '../api/vm-config.ts'
-import { execFileText } from '../qemu/exec.ts'
+import { execFileText, QEMU_IMG_MEMORY_BYTES } from '../qemu/exec.ts'
 import type { QmpClient } from '../qmp/client.ts'
 import { migrationKey } from '../peers/peer-keys.ts'
 import type { Peer } from '../peers/trust-store.ts'
 import { backingName } from '../snapshots/chain-files.ts'
+import { walkImageChain } from '../storage/image-chain.ts'
+import { readImageHeader } from '../storage/image-headers.ts'
 import { loadIndex } from '../snapshots/index.ts'
 import { addTlsCreds, removeTlsCreds, TLS_OBJECT_ID } from './qemu-tls.ts'
 import { receiveSparse, TransferError } from './sparse-stream.ts'
@@ -122,8 +124,10 @@ export class IncomingMigrations {
       join(dir, INCOMING_MARKER),
       JSON.stringify({ migration: plan.migration, from: peer.hostName, at: new Date().toISOString() }) + '\n',
     )
+    // Every file arrives inside the VM's folder: nothing the source trusted is trusted here.
+    const own = { ...plan, config: untrusting(plan.config) }
     const m: Incoming = {
-      plan,
+      plan: own,
       peer,
       session,
       dir,
@@ -175,6 +179,16 @@ export class IncomingMigrations {
     const missing = m.plan.files.filter((_f, i) => !m.received.has(i)).map((f) => f.rel)
     if (missing.length > 0)
       throw new VireoError('invalid_state', `files have not arrived: ${missing.slice(0, 5).join(', ')}`)
+    // Each file's own references first, from its header: no tool opens a data file or an extent
+    // the source named before it is known to lie inside the VM's folder.
+    for (const f of m.plan.files) {
+      const abs = safePath(m.dir, f.rel)
+      const h = readImageHeader(abs)
+      const refs = [...(h.dataFile ? [h.dataFile] : []), ...h.extents]
+      for (const r of refs)
+        if (!insideDir(m.dir, resolve(dirname(abs), r)))
+          throw new VireoError('invalid_request', `${f.rel} reads ${r}, outside the VM's folder; refused`)
+    }
     const img = await this.host.qemuImg()
     for (const f of m.plan.files) {
       if (!f.backing) continue
@@ -192,20 +206,12 @@ export class IncomingMigrations {
         abs,
       ])
     }
-    // What arrived is checked as well: a qcow2 names its backing and data files itself, and the
-    // snapshot index names layers, memory files and settings.
+    // Then every chain, now that backing names point into the folder: nothing may lead outside.
     for (const f of m.plan.files) {
       const abs = safePath(m.dir, f.rel)
-      const info = JSON.parse(await qemuImg(img, ['info', '--output=json', '-U', abs])) as {
-        format: string
-        'full-backing-filename'?: string
-        'format-specific'?: { data?: { 'data-file'?: string } }
-      }
-      if (info['format-specific']?.data?.['data-file'])
-        throw new VireoError('invalid_request', `${f.rel} keeps its data in another file; refused`)
-      const backing = info['full-backing-filename']
-      if (backing && !insideDir(m.dir, resolve(dirname(abs), backing)))
-        throw new VireoError('invalid_request', `${f.rel} reads ${backing}, outside the VM's folder; refused`)
+      const { format } = readImageHeader(abs)
+      if (format === 'qcow2' || format === 'vmdk')
+        walkImageChain(abs, { policy: { named: [], insideDirs: [m.dir] } })
     }
     const index = loadIndex(m.dir)
     for (const snap of index.snapshots)
@@ -350,6 +356,10 @@ export class IncomingMigrations {
   }
 }
 
+function untrusting(c: VmConfig): VmConfig {
+  return { ...c, disks: c.disks.map((d) => ({ ...d, trusted: [] })) }
+}
+
 function configPaths(c: VmConfig): string[] {
   return [
     ...c.disks.map((d) => d.path),
@@ -404,7 +414,7 @@ async function waitIncomingDone(qmp: QmpClient, postcopy: boolean): Promise<void
 }
 
 async function qemuImg(bin: string, args: string[]): Promise<string> {
-  const r = await execFileText(bin, args, { timeoutMs: 10 * 60_000 })
+  const r = await execFileText(bin, args, { timeoutMs: 10 * 60_000, maxMemoryBytes: QEMU_IMG_MEMORY_BYTES })
   if (r.code !== 0) throw new VireoError('qemu_failed', `qemu-img ${args[0]} failed: ${r.stderr.trim()}`)
   return r.stdout
 }

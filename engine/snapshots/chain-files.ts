@@ -5,7 +5,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { VmConfig } from '../api/vm-config.ts'
-import { execFileText } from '../qemu/exec.ts'
+import { execFileText, QEMU_IMG_MEMORY_BYTES } from '../qemu/exec.ts'
 import { snapshotsDir, type SnapshotIndex } from './index.ts'
 
 /** Overlays Vireo makes are `<stem>.<8 hex>.qcow2`: only such files are ever collected. */
@@ -26,7 +26,7 @@ export function backingName(overlayAbs: string, backingAbs: string): string {
 }
 
 async function qemuImg(bin: string, args: string[], what: string): Promise<string> {
-  const r = await execFileText(bin, args, { timeoutMs: 60 * 60_000 })
+  const r = await execFileText(bin, args, { timeoutMs: 60 * 60_000, maxMemoryBytes: QEMU_IMG_MEMORY_BYTES })
   if (r.code !== 0) {
     const why =
       r.stderr

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { VmConfig } from '../api/vm-config.ts'
 import { activeNvramRel, createOverlay, flattenImage } from './chain-files.ts'
+import { chainFiles, walkImageChain } from '../storage/image-chain.ts'
 import { findSnapshot, loadIndex, saveIndex } from './index.ts'
 import type { VmHandle } from './vm-handle.ts'
 
@@ -47,7 +48,9 @@ export async function cloneFiles(
     const rel = `disks/${d.id}.qcow2`
     if (linked) await createOverlay(h.qemuImg, join(t.dir, rel), srcAbs)
     else await flattenImage(h.qemuImg, srcAbs, join(t.dir, rel), d.format)
-    disks.push({ ...d, path: rel, format: 'qcow2', serial: t.newSerial() })
+    // A linked clone reads the source's layers (and whatever they read): those are its trusted files.
+    const trusted = linked ? chainFiles(walkImageChain(srcAbs, { format: 'qcow2' })) : []
+    disks.push({ ...d, path: rel, format: 'qcow2', serial: t.newSerial(), trusted })
   }
   if (source.firmware === 'uefi') {
     const nv = resolve(h.vmDir, snap ? (snap.nvram ?? 'nvram.qcow2') : activeNvramRel(index))

@@ -4,7 +4,7 @@
 import { renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { VireoError } from '../api/errors.ts'
-import { execFileText } from '../qemu/exec.ts'
+import { execFileText, QEMU_IMG_MEMORY_BYTES } from '../qemu/exec.ts'
 import { checkImage, convertImage, imageInfo } from './qemu-img.ts'
 
 export interface DiskCheck {
@@ -89,7 +89,10 @@ export async function growDisk(
     )
   }
   if (bytes === info['virtual-size']) return bytes
-  const r = await execFileText(qemuImg, ['resize', '-f', format, path, String(bytes)], { timeoutMs: 600_000 })
+  const r = await execFileText(qemuImg, ['resize', '-f', format, path, String(bytes)], {
+    timeoutMs: 600_000,
+    maxMemoryBytes: QEMU_IMG_MEMORY_BYTES,
+  })
   if (r.code !== 0)
     throw new VireoError('qemu_failed', `resizing ${basename(path)} failed: ${r.stderr.trim()}`)
   return bytes

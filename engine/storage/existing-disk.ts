@@ -6,10 +6,36 @@ import { join } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { DiskMode } from '../api/rpc.ts'
 import { convertImage, imageInfo, type ImageInfo } from './qemu-img.ts'
-import { execFileText } from '../qemu/exec.ts'
+import { execFileText, QEMU_IMG_MEMORY_BYTES } from '../qemu/exec.ts'
+import { chainFiles, realOrSelf, walkImageChain, type ChainNode } from './image-chain.ts'
+import { KNOWN_FORMATS } from './image-headers.ts'
+import { checkUserFile } from './user-file.ts'
 
 /** The formats of other hypervisors that Vireo takes: VirtualBox, VMware, Hyper-V, Virtual PC. */
-export const IMPORTABLE_FORMATS = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhdx', 'vpc'] as const
+export const IMPORTABLE_FORMATS = KNOWN_FORMATS
+
+/**
+ * The chain of an image the user gave, every file in it checked against what they named: the
+ * image itself and each `--allow-backing` file (which must be one the image reads). Nothing of the
+ * image is opened by a QEMU tool before this passes.
+ */
+export function checkedUserChain(image: string, allowBacking: readonly string[] = []): ChainNode[] {
+  const allowed = allowBacking.map((f) => checkUserFile(f, 'allowed backing file'))
+  const nodes = walkImageChain(image, { policy: { named: [image, ...allowed], insideDirs: [] } })
+  const inChain = new Set(chainFiles(nodes).map(realOrSelf))
+  const stray = allowed.find((f) => !inChain.has(realOrSelf(f)))
+  if (stray)
+    throw new VireoError(
+      'invalid_request',
+      `--allow-backing ${stray} names a file that ${image} does not read; give only files of its chain (vireo inspect shows them)`,
+    )
+  return nodes
+}
+
+/** What a disk made from the user's image records as trusted: every outside file of its chain. */
+export function trustedFiles(nodes: readonly ChainNode[]): string[] {
+  return chainFiles(nodes)
+}
 
 export interface PreparedDisk {
   /** Absolute, or relative to the VM's folder. */
@@ -19,6 +45,8 @@ export interface PreparedDisk {
   sourceFormat: string
   mode: DiskMode
   virtualSize: number
+  /** The files outside the VM's folder this disk reads, for vm.json (`Disk.trusted`). */
+  trusted: string[]
 }
 
 export interface PrepareOptions {
@@ -29,15 +57,17 @@ export interface PrepareOptions {
   /** The new disk's file name inside the VM's disks/ folder. */
   name: string
   mode?: DiskMode
+  /** Files besides the image it may read (its backing chain), as the user named them. */
+  allowBacking?: readonly string[]
   onProgress?: (percent: number) => void
 }
 
 const MIN_DISK_BYTES = 64 * 1024
 
-export async function inspectImage(qemuImg: string, source: string): Promise<ImageInfo> {
+export async function inspectImage(qemuImg: string, source: string, format?: string): Promise<ImageInfo> {
   let info: ImageInfo
   try {
-    info = await imageInfo(qemuImg, source)
+    info = await imageInfo(qemuImg, source, format)
   } catch (err) {
     throw new VireoError(
       'invalid_request',
@@ -91,10 +121,12 @@ function formatByMagic(path: string): string | null {
 }
 
 export async function prepareExistingDisk(o: PrepareOptions): Promise<PreparedDisk> {
-  const info = await inspectImage(o.qemuImg, o.source)
+  const chain = checkedUserChain(o.source, o.allowBacking)
+  const info = await inspectImage(o.qemuImg, o.source, chain[0]!.format)
   const native = info.format === 'qcow2' || info.format === 'raw'
   const mode = o.mode ?? (native ? 'use' : 'convert')
-  const base = { sourceFormat: info.format, mode, virtualSize: info['virtual-size'] }
+  const trusted = mode === 'convert' ? [] : trustedFiles(chain)
+  const base = { sourceFormat: info.format, mode, virtualSize: info['virtual-size'], trusted }
   switch (mode) {
     case 'use':
       if (!native) {
@@ -106,11 +138,24 @@ export async function prepareExistingDisk(o: PrepareOptions): Promise<PreparedDi
       return { ...base, path: o.source, format: info.format as 'qcow2' | 'raw' }
     case 'overlay': {
       const rel = join('disks', `${o.name}.qcow2`)
-      // The backing file is named absolutely and with its format, so qemu never probes it again.
+      // The backing file is named absolutely and with its format, so qemu never probes it again;
+      // with the size given and -u, qemu-img does not open the chain at all.
       const r = await execFileText(
         o.qemuImg,
-        ['create', '-q', '-f', 'qcow2', '-b', o.source, '-F', info.format, join(o.vmDir, rel)],
-        { timeoutMs: 60_000 },
+        [
+          'create',
+          '-q',
+          '-f',
+          'qcow2',
+          '-b',
+          o.source,
+          '-F',
+          info.format,
+          '-u',
+          join(o.vmDir, rel),
+          String(info['virtual-size']),
+        ],
+        { timeoutMs: 60_000, maxMemoryBytes: QEMU_IMG_MEMORY_BYTES },
       )
       if (r.code !== 0) {
         throw new VireoError('qemu_failed', `creating an overlay on ${o.source} failed: ${r.stderr.trim()}`)
@@ -121,6 +166,7 @@ export async function prepareExistingDisk(o: PrepareOptions): Promise<PreparedDi
       const rel = join('disks', `${o.name}.qcow2`)
       await convertImage(o.qemuImg, o.source, join(o.vmDir, rel), 'qcow2', {
         inFormat: info.format,
+        chain,
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       })
       return { ...base, path: rel, format: 'qcow2' }

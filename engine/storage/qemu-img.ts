@@ -2,7 +2,7 @@
 import { renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { VireoError } from '../api/errors.ts'
-import { execFileText } from '../qemu/exec.ts'
+import { execFileText, QEMU_IMG_MEMORY_BYTES } from '../qemu/exec.ts'
 import { z } from 'zod'
 
 export const ImageInfo = z.looseObject({
@@ -26,8 +26,13 @@ function complaint(stderr: string, code: number | null): string {
   )
 }
 
-async function run(qemuImg: string, args: string[], what: string): Promise<string> {
-  const r = await execFileText(qemuImg, args, { timeoutMs: 10 * 60_000 })
+async function run(qemuImg: string, args: string[], what: string, timeoutMs = 10 * 60_000): Promise<string> {
+  const r = await execFileText(qemuImg, args, { timeoutMs, maxMemoryBytes: QEMU_IMG_MEMORY_BYTES })
+  if (r.signal === 'SIGKILL')
+    throw new VireoError(
+      'timeout',
+      `${what} did not finish within ${Math.round(timeoutMs / 1000)} s; stopped`,
+    )
   if (r.code !== 0) throw new VireoError('qemu_failed', `${what} failed: ${complaint(r.stderr, r.code)}`)
   return r.stdout
 }
@@ -36,15 +41,26 @@ export async function createImage(qemuImg: string, path: string, format: 'qcow2'
   await run(qemuImg, ['create', '-q', '-f', format, path, String(bytes)], `creating the disk ${path}`)
 }
 
-export async function imageInfo(qemuImg: string, path: string): Promise<ImageInfo> {
+/**
+ * `qemu-img info` of one image, never of its chain (it opens no backing file). It does open a
+ * qcow2's data file and a VMDK's extents by their names: walk the chain (image-chain.ts) first.
+ * With `format`, qemu-img does not probe.
+ */
+export async function imageInfo(qemuImg: string, path: string, format?: string): Promise<ImageInfo> {
   // -U: a running VM may hold the image; reading its header is still safe.
-  const out = await run(qemuImg, ['info', '-U', '--output=json', path], `reading the disk image ${path}`)
+  const args = ['info', '-U', '--output=json', ...(format ? ['-f', format] : []), path]
+  const out = await run(qemuImg, args, `reading the disk image ${path}`, 60_000)
   return ImageInfo.parse(JSON.parse(out))
 }
 
 export interface ConvertOptions {
   /** The source's format as `qemu-img info` found it: never let qemu-img guess twice. */
   inFormat?: string
+  /**
+   * The source's chain as Vireo walked and checked it: qemu-img is given it as an explicit block
+   * graph, so it opens these files and no name it finds inside them.
+   */
+  chain?: readonly { path: string; format: string; dataFile: string | null }[]
   /** `-o` creation options of the target, e.g. `subformat=streamOptimized` for vmdk. */
   targetOptions?: string
   /** 0–100, as qemu-img -p reports it. */
@@ -63,19 +79,21 @@ export async function convertImage(
   opts: ConvertOptions = {},
 ): Promise<void> {
   const partial = join(dirname(to), `.${basename(to)}.partial`)
+  const source = opts.chain ? explicitGraph(opts.chain) : from
   const args = [
     'convert',
     opts.onProgress ? '-p' : '-q',
-    ...(opts.inFormat ? ['-f', opts.inFormat] : []),
+    ...(opts.inFormat && !opts.chain ? ['-f', opts.inFormat] : []),
     '-O',
     outFormat,
     ...(opts.targetOptions ? ['-o', opts.targetOptions] : []),
-    from,
+    source,
     partial,
   ]
   try {
     const r = await execFileText(qemuImg, args, {
       timeoutMs: 6 * 60 * 60_000,
+      maxMemoryBytes: QEMU_IMG_MEMORY_BYTES,
       ...(opts.onProgress ? { onStdout: progressParser(opts.onProgress) } : {}),
     })
     if (r.code !== 0)
@@ -84,6 +102,24 @@ export async function convertImage(
   } finally {
     rmSync(partial, { force: true })
   }
+}
+
+/** A chain, top first, as one `json:` filename: every node given, none left for QEMU to find. */
+export function explicitGraph(
+  chain: readonly { path: string; format: string; dataFile: string | null }[],
+): string {
+  const node = (i: number): Record<string, unknown> => {
+    const n = chain[i]!
+    return {
+      driver: n.format,
+      file: { driver: 'file', filename: n.path },
+      ...(n.format === 'qcow2' || n.format === 'vmdk'
+        ? { backing: i + 1 < chain.length ? node(i + 1) : null }
+        : {}),
+      ...(n.dataFile ? { 'data-file': { driver: 'file', filename: n.dataFile } } : {}),
+    }
+  }
+  return `json:${JSON.stringify(node(0))}`
 }
 
 /** qemu-img -p writes `    (12.34/100%)\r` as it goes. */
@@ -110,7 +146,10 @@ export interface CheckReport {
 /** `qemu-img check`, repairing leaked clusters (what a killed QEMU can leave in a qcow2) when asked. */
 export async function checkImage(qemuImg: string, path: string, repairLeaks: boolean): Promise<CheckReport> {
   const args = ['check', '--output=json', ...(repairLeaks ? ['-r', 'leaks'] : []), path]
-  const r = await execFileText(qemuImg, args, { timeoutMs: 10 * 60_000 })
+  const r = await execFileText(qemuImg, args, {
+    timeoutMs: 10 * 60_000,
+    maxMemoryBytes: QEMU_IMG_MEMORY_BYTES,
+  })
   let parsed: Record<string, unknown> = {}
   try {
     parsed = JSON.parse(r.stdout) as Record<string, unknown>

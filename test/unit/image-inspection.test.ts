@@ -151,7 +151,12 @@ describe('other kinds of files', () => {
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', good, '64M'])
     const i = await inspectImageFile(good, deps())
     expect(i.kind).toBe('disk')
-    expect(i.disk).toEqual({ format: 'qcow2', virtualSize: 64 * 2 ** 20, backingFile: null })
+    expect(i.disk).toEqual({
+      format: 'qcow2',
+      virtualSize: 64 * 2 ** 20,
+      backingFile: null,
+      chain: [{ path: good, role: 'image', format: 'qcow2' }],
+    })
     expect(i.recommended.diskSize.value).toBeNull()
     const bad = join(dir, 'bad.qcow2')
     writeFileSync(bad, Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), Buffer.alloc(1 << 20, 0xff)]))

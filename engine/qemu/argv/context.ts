@@ -15,6 +15,20 @@ export interface LaunchContext {
   firmware?: { code: string; vars: string }
   /** This QEMU was built with seccomp. */
   sandbox: boolean
+  /**
+   * Each disk's image chain as the engine walked and checked it, top first, by disk id (and
+   * `nvram` for UEFI variables): rendered node by node, so QEMU never opens a backing file by a
+   * name it finds in an image. Without one, a disk is opened as a single node with its header's
+   * backing name followed (golden tests and tools that build argv without touching files).
+   */
+  chains?: Readonly<Record<string, readonly ChainLink[]>>
+}
+
+/** One image of a chain: its file, its format, and a qcow2's external data file. */
+export interface ChainLink {
+  path: string
+  format: 'qcow2' | 'raw' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc'
+  dataFile: string | null
 }
 
 /** A config QEMU would refuse, or would run wrongly, said in words a user can act on. */

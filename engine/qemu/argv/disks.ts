@@ -3,8 +3,8 @@
 import type { CacheMode, Disk, VmConfig } from '../../api/vm-config.ts'
 import { ataPosition } from './ata-ports.ts'
 import { bootProp } from './boot.ts'
-import { ArgvError, type LaunchContext } from './context.ts'
-import type { BlockCacheJson, BlockdevJson, DeviceJson, ObjectJson } from './json.ts'
+import { ArgvError, type ChainLink, type LaunchContext } from './context.ts'
+import type { BlockCacheJson, BlockdevJson, DeviceJson, FormatBlockdevJson, ObjectJson } from './json.ts'
 import { vmFilePath } from './paths.ts'
 import { placedAddress } from './pcie.ts'
 
@@ -60,19 +60,57 @@ function checkDiskOptions(disk: Disk, owner: string): void {
 }
 
 export function diskBlockdevs(disk: Disk, ctx: LaunchContext): BlockdevJson[] {
-  const names = diskNodeNames(disk.id)
-  // Cache and discard are set on both nodes: with -blockdev nothing is inherited down the chain.
+  // Cache and discard are set on every node: with -blockdev nothing is inherited down the chain.
   const common = {
-    'read-only': disk.readOnly,
     cache: CACHE_MODES[disk.cache].cache,
     discard: disk.discard ? ('unmap' as const) : ('ignore' as const),
   }
   // Zero detection belongs on the format node, where the guest's writes arrive.
   const zeroes = disk.detectZeroes === 'off' ? {} : { 'detect-zeroes': disk.detectZeroes }
-  return [
-    { driver: 'file', 'node-name': names.file, filename: vmFilePath(ctx, disk.path), ...common },
-    { driver: disk.format, 'node-name': names.format, file: names.file, ...common, ...zeroes },
-  ]
+  const chain = ctx.chains?.[disk.id]
+  if (!chain) {
+    const names = diskNodeNames(disk.id)
+    const rw = { 'read-only': disk.readOnly, ...common }
+    return [
+      { driver: 'file', 'node-name': names.file, filename: vmFilePath(ctx, disk.path), ...rw },
+      { driver: disk.format, 'node-name': names.format, file: names.file, ...rw, ...zeroes },
+    ]
+  }
+  return chainBlockdevs(disk.id, chain, { readOnly: disk.readOnly, common, top: zeroes })
+}
+
+type NodeOptions = Pick<FormatBlockdevJson, 'cache' | 'discard' | 'detect-zeroes'>
+
+/**
+ * An image chain as explicit nodes, the deepest first (the order blockdev-add needs): the top keeps
+ * the names `<id>-file` and `<id>`, the images below it `<id>-b1`, `<id>-b2`, … (read-only), and
+ * every format node names the node below it or none, so QEMU opens exactly these files.
+ */
+export function chainBlockdevs(
+  id: string,
+  chain: readonly ChainLink[],
+  o: { readOnly: boolean; common?: NodeOptions; top?: NodeOptions },
+): BlockdevJson[] {
+  const out: BlockdevJson[] = []
+  const nameOf = (i: number) => (i === 0 ? id : `${id}-b${i}`)
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const link = chain[i]!
+    const names = { file: `${nameOf(i)}-file`, format: nameOf(i), data: `${nameOf(i)}-data` }
+    const ro = { 'read-only': i === 0 ? o.readOnly : true, ...o.common }
+    out.push({ driver: 'file', 'node-name': names.file, filename: link.path, ...ro })
+    if (link.dataFile) out.push({ driver: 'file', 'node-name': names.data, filename: link.dataFile, ...ro })
+    const below = i + 1 < chain.length ? nameOf(i + 1) : null
+    out.push({
+      driver: link.format,
+      'node-name': names.format,
+      file: names.file,
+      ...ro,
+      ...(link.format === 'qcow2' || link.format === 'vmdk' ? { backing: below } : {}),
+      ...(link.dataFile ? { 'data-file': names.data } : {}),
+      ...(i === 0 ? o.top : {}),
+    })
+  }
+  return out
 }
 
 export function diskDevices(config: VmConfig, disk: Disk, ctx: LaunchContext): DiskDevices {

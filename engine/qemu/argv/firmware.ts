@@ -2,7 +2,8 @@
 // the shared code image read-only, and the VM's own variable store, in qcow2 because a raw one
 // makes snapshot-save refuse the whole VM ("does not support snapshots").
 import type { VmConfig } from '../../api/vm-config.ts'
-import { ArgvError, type LaunchContext } from './context.ts'
+import { ArgvError, type ChainLink, type LaunchContext } from './context.ts'
+import { chainBlockdevs } from './disks.ts'
 import type { BlockdevJson } from './json.ts'
 
 export const FIRMWARE_NODES = {
@@ -11,6 +12,18 @@ export const FIRMWARE_NODES = {
   vars: 'ovmf-vars',
   varsFile: 'ovmf-vars-file',
 } as const
+
+/** The key of the UEFI variable store's chain in LaunchContext.chains. */
+export const NVRAM_CHAIN = 'nvram'
+
+function varsBlockdevs(vars: string, chain: readonly ChainLink[] | undefined): BlockdevJson[] {
+  const n = FIRMWARE_NODES
+  if (chain) return chainBlockdevs(n.vars, chain, { readOnly: false })
+  return [
+    { driver: 'file', 'node-name': n.varsFile, filename: vars, 'read-only': false },
+    { driver: 'qcow2', 'node-name': n.vars, file: n.varsFile, 'read-only': false },
+  ]
+}
 
 export interface FirmwareParts {
   blockdevs: BlockdevJson[]
@@ -29,8 +42,7 @@ export function firmwareParts(config: VmConfig, ctx: LaunchContext): FirmwarePar
     blockdevs: [
       { driver: 'file', 'node-name': n.codeFile, filename: ctx.firmware.code, 'read-only': true },
       { driver: 'raw', 'node-name': n.code, file: n.codeFile, 'read-only': true },
-      { driver: 'file', 'node-name': n.varsFile, filename: ctx.firmware.vars, 'read-only': false },
-      { driver: 'qcow2', 'node-name': n.vars, file: n.varsFile, 'read-only': false },
+      ...varsBlockdevs(ctx.firmware.vars, ctx.chains?.[NVRAM_CHAIN]),
     ],
     machineProps: { pflash0: n.code, pflash1: n.vars },
   }

@@ -23,7 +23,7 @@ import { rngParts } from './rng.ts'
 import { serialArgs } from './serial.ts'
 import { topLevelArgs } from './top-level.ts'
 
-export { ArgvError, type Accelerator, type LaunchContext } from './context.ts'
+export { ArgvError, type Accelerator, type ChainLink, type LaunchContext } from './context.ts'
 export { qemuOptValue } from './qemu-opts.ts'
 export { shellQuote } from './shell-quote.ts'
 export type { BlockdevJson, DeviceJson, NetdevJson, ObjectJson } from './json.ts'

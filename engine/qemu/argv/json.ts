@@ -34,8 +34,12 @@ export interface FileBlockdevJson extends BlockdevCommon {
 
 /** The format node a device attaches to, on top of its file node. */
 export interface FormatBlockdevJson extends BlockdevCommon {
-  driver: 'qcow2' | 'raw'
+  driver: 'qcow2' | 'raw' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc'
   file: string
+  /** qcow2 and vmdk: the node below, or null for none; absent, QEMU follows the image's own name. */
+  backing?: string | null
+  /** qcow2: the node holding its external data file. */
+  'data-file'?: string
 }
 
 /** Arguments of blockdev-add / `-blockdev '{…}'`. */
