@@ -1,7 +1,7 @@
 // What a file on the host is (ISO, disk image, appliance, Linux kernel), which OS it holds and what
 // a VM made from it should have. The content decides, never the name, except for appliances, whose
 // OVF is parsed elsewhere.
-import { extname } from 'node:path'
+import { dirname, extname } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { DetectedOs, ImageInspection } from '../api/rpc.ts'
 import { GENERIC_LINUX } from '../osinfo/built-in.ts'
@@ -11,7 +11,13 @@ import type { OsRecord } from '../osinfo/os-record.ts'
 import { readApplianceSummary } from '../appliance/open.ts'
 import { inspectImage } from '../storage/existing-disk.ts'
 import { checkUserFile } from '../storage/user-file.ts'
-import { chainRoles, walkImageChain } from '../storage/image-chain.ts'
+import {
+  chainRoles,
+  NotGivenError,
+  walkImageChain,
+  type ChainNode,
+  type ChainRole,
+} from '../storage/image-chain.ts'
 import { FileReader, findIsoFile, looksLikeIso, readIso, type IsoFacts } from './iso9660.ts'
 import { KERNEL_HEAD_BYTES, parseLinuxKernel, type LinuxKernel } from './linux-kernel.ts'
 import { recommend, type ImageFacts } from './recommend.ts'
@@ -120,20 +126,38 @@ export async function inspectImageFile(path: string, deps: InspectDeps): Promise
     } else {
       kind = 'disk'
       // The chain from the headers first: a name that is no plain file, or a loop, is refused
-      // here, before qemu-img opens anything of it.
-      const nodes = walkImageChain(path)
-      const info = await inspectImage(await deps.qemuImg(), path, nodes[0]!.format)
-      const chain = chainRoles(nodes)
+      // here, before qemu-img opens anything of it. Files outside the image's own folder are
+      // listed but not read: an image must not make even `inspect` open a host secret.
+      let nodes: readonly ChainNode[]
+      let beyond: { path: string; role: ChainRole; format: null } | null = null
+      try {
+        nodes = walkImageChain(path, { policy: { named: [path], insideDirs: [dirname(path)] } })
+      } catch (err) {
+        if (!(err instanceof NotGivenError) || err.walked.length === 0) throw err
+        nodes = err.walked
+        beyond = { path: err.file, role: err.role, format: null }
+      }
+      const top = nodes[0]!
+      // qemu-img opens a data file and extents by name: only when they were allowed just now.
+      const info =
+        beyond && nodes.length === 1 && beyond.role !== 'backing file'
+          ? null
+          : await inspectImage(await deps.qemuImg(), path, top.format)
+      const chain = [...chainRoles(nodes), ...(beyond ? [beyond] : [])]
       disk = {
-        format: info.format,
-        virtualSize: info['virtual-size'],
-        backingFile: info['backing-filename'] ?? null,
+        format: info?.format ?? top.format,
+        virtualSize: info?.['virtual-size'] ?? 0,
+        backingFile: info?.['backing-filename'] ?? null,
         chain,
       }
       const others = chain.slice(1).map((c) => c.path)
       if (others.length > 0)
         warnings.push(
           `the image also reads ${others.join(', ')}; to use it, name ${others.length === 1 ? 'that file' : 'each of them'} with --allow-backing (they must stay where they are)`,
+        )
+      if (beyond)
+        warnings.push(
+          `${beyond.path} lies outside the image's folder, so Vireo read no further; what it reads in turn shows once it is allowed`,
         )
       warnings.push('a disk image does not name its OS; the defaults are generic')
     }

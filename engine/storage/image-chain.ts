@@ -74,7 +74,7 @@ export interface ChainPolicy {
   /** Folders whose files Vireo made (the VM's folder): allowed without naming. */
   insideDirs: readonly string[]
   /** The sentence for a file not allowed, where the default (which offers --allow-backing) does not fit. */
-  refusal?: (by: string | null, file: string, role: string) => string
+  refusal?: (by: string | null, file: string, role: ChainRole) => string
 }
 
 /** The file behind a path, or the path itself when it does not exist (yet). */
@@ -97,14 +97,34 @@ function allowedBy(policy: ChainPolicy): (real: string) => boolean {
   return (real) => named.has(real) || dirs.some((d) => inside(d, real))
 }
 
-function notGiven(policy: ChainPolicy | undefined, by: string | null, f: string, role: string): VireoError {
-  if (policy?.refusal) return new VireoError('invalid_request', policy.refusal(by, f, role))
-  return new VireoError(
-    'invalid_request',
-    by
+/** A file of the chain that the policy does not allow; it carries what was walked before it. */
+export class NotGivenError extends VireoError {
+  readonly file: string
+  readonly role: ChainRole
+  readonly walked: readonly ChainNode[]
+  constructor(message: string, file: string, role: ChainRole, walked: readonly ChainNode[]) {
+    super('invalid_request', message)
+    this.file = file
+    this.role = role
+    this.walked = walked
+  }
+}
+
+export type ChainRole = 'image' | 'backing file' | 'external data file' | 'extent'
+
+function notGiven(
+  policy: ChainPolicy | undefined,
+  by: string | null,
+  f: string,
+  role: ChainRole,
+  walked: readonly ChainNode[],
+): NotGivenError {
+  const message = policy?.refusal
+    ? policy.refusal(by, f, role)
+    : by
       ? `${by} names ${f} as its ${role}, a file you did not give Vireo; if the image is meant to read it, name it with --allow-backing ${f}`
-      : `the image ${f} is not one you gave for this disk; refused`,
-  )
+      : `the image ${f} is not one you gave for this disk; refused`
+  return new NotGivenError(message, f, by ? role : 'image', walked)
 }
 
 /**
@@ -133,7 +153,7 @@ export function walkImageChain(
       )
     }
     seen.set(real, path)
-    if (!allowed(real)) throw notGiven(opts.policy, owner, path, 'backing file')
+    if (!allowed(real)) throw notGiven(opts.policy, owner, path, 'backing file', nodes)
     if (nodes.length >= MAX_DEPTH)
       throw new VireoError(
         'invalid_request',
@@ -155,10 +175,14 @@ export function walkImageChain(
       )
     }
     const own = fmt === header.format ? header : { backing: null, dataFile: null, extents: [] }
-    const other = (name: string, role: string): string => {
+    const other = (name: string, role: ChainRole): string => {
       const abs = referenced(path, name, role)
       const r = realOf(abs, path, role)
-      if (r !== real && !allowed(r)) throw notGiven(opts.policy, path, abs, role)
+      if (r !== real && !allowed(r))
+        throw notGiven(opts.policy, path, abs, role, [
+          ...nodes,
+          { path, real, format: fmt, dataFile: null, extents: [] },
+        ])
       return abs
     }
     const dataFile = own.dataFile === null ? null : other(own.dataFile, 'external data file')
@@ -177,11 +201,9 @@ export function chainFiles(nodes: readonly ChainNode[]): string[] {
 }
 
 /** Every file of a chain with the part it plays, for `vireo inspect` and the wizard. */
-export function chainRoles(nodes: readonly ChainNode[]): {
-  path: string
-  role: 'image' | 'backing file' | 'external data file' | 'extent'
-  format: string | null
-}[] {
+export function chainRoles(
+  nodes: readonly ChainNode[],
+): { path: string; role: ChainRole; format: string | null }[] {
   return nodes.flatMap((n, i) => [
     { path: n.path, role: i === 0 ? ('image' as const) : ('backing file' as const), format: n.format },
     ...(n.dataFile ? [{ path: n.dataFile, role: 'external data file' as const, format: null }] : []),

@@ -29,6 +29,7 @@ import { useClient, usePlatform } from '../connection/ConnectionGate.tsx'
 import { DISK_BUS_CHOICES, NIC_CHOICES } from '../devices/choices.ts'
 import { ChoiceField } from '../devices/ChoiceField.tsx'
 import { plainError } from '../ui/notify.tsx'
+import { ChainConsent, chainExtras } from './ChainConsent.tsx'
 import {
   applyInspection,
   CPUS_MAX,
@@ -117,6 +118,7 @@ function NewVmDialogBody(props: NewVmDialogProps) {
   const [busy, setBusy] = useState<string | null>(null)
   const [progress, setProgress] = useState<JobProgress | null>(null)
   const [failure, setFailure] = useState<string | null>(null)
+  const [chainAllowed, setChainAllowed] = useState(false)
   const jobRef = useRef(`new-vm-${Math.random().toString(36).slice(2, 10)}`)
   const { errors, warnings, params } = validateNewVm(form)
 
@@ -170,6 +172,7 @@ function NewVmDialogBody(props: NewVmDialogProps) {
         }
         const applied = applyInspection(form, found)
         setInspection(found)
+        setChainAllowed(false)
         setForm(applied.form)
         setReasons(applied.reasons)
         setStep(1)
@@ -192,8 +195,16 @@ function NewVmDialogBody(props: NewVmDialogProps) {
           })
         } else {
           if (!params) return
+          const extras = chainExtras(inspection)
+          if (extras.length > 0 && !chainAllowed) {
+            setFailure(
+              'This image reads other files: tick “Let the VM read” to use it, or choose another image.',
+            )
+            return
+          }
           vm = await client.call('vm.create', {
             ...params,
+            ...(extras.length > 0 ? { allowBacking: extras.map((e) => e.path) } : {}),
             ...(inspection?.os && params.os === undefined ? { os: inspection.os.id } : {}),
             job: jobRef.current,
           })
@@ -297,6 +308,12 @@ function NewVmDialogBody(props: NewVmDialogProps) {
             ) : (
               <>
                 {inspection && <DetectionSummary inspection={inspection} />}
+                <ChainConsent
+                  inspection={inspection}
+                  allowed={chainAllowed}
+                  onAllowed={setChainAllowed}
+                  disabled={!!busy}
+                />
                 <TextField
                   label="Name"
                   required={!appliance}

@@ -99,7 +99,8 @@ function sparseWithDescriptor(path: string, extentLine: string): string {
 let n = 0
 const f = (dir: string, ext = 'qcow2') => join(dir, `img-${++n}.${ext}`)
 
-export const NAMES_ANOTHER_FILE = /a file you did not give Vireo; if the image is meant to read it, name it with --allow-backing/
+export const NAMES_ANOTHER_FILE =
+  /a file you did not give Vireo; if the image is meant to read it, name it with --allow-backing/
 const NOT_PLAIN = /which is not a plain file path; Vireo refuses images that reach beyond files/
 
 export const HOSTILE_IMAGES: HostileImage[] = [
@@ -172,7 +173,10 @@ export const HOSTILE_IMAGES: HostileImage[] = [
     name: 'a VMDK descriptor hiding the extent after comment lines, without the usual first line',
     make: (dir, decoy) => {
       const p = f(dir, 'vmdk')
-      writeFileSync(p, `# just a text file\n\nversion=1\ncreateType="monolithicFlat"\nRW 2048 FLAT "${decoy}" 0\n`)
+      writeFileSync(
+        p,
+        `# just a text file\n\nversion=1\ncreateType="monolithicFlat"\nRW 2048 FLAT "${decoy}" 0\n`,
+      )
       return p
     },
     refusal: NAMES_ANOTHER_FILE,

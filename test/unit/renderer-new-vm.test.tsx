@@ -232,6 +232,40 @@ describe('New VM wizard', () => {
     )
   })
 
+  it('shows the files a disk image reads and passes them as allowBacking only once allowed', async () => {
+    const overlay: ImageInspection = {
+      ...debian,
+      path: '/srv/overlay.qcow2',
+      kind: 'disk',
+      iso: null,
+      os: null,
+      disk: {
+        format: 'qcow2',
+        virtualSize: 2 ** 30,
+        backingFile: '/srv/base.qcow2',
+        chain: [
+          { path: '/srv/overlay.qcow2', role: 'image', format: 'qcow2' },
+          { path: '/srv/base.qcow2', role: 'backing file', format: 'qcow2' },
+        ],
+      },
+    }
+    const { call } = renderDialog({ 'image.inspect': () => overlay })
+    fireEvent.click(screen.getByRole('radio', { name: /disk image/i }))
+    fireEvent.change(input(/^Path on the host/), { target: { value: overlay.path } })
+    await click('Next')
+    expect(screen.getByText('/srv/base.qcow2')).toBeTruthy()
+    fireEvent.change(input(/^Name/), { target: { value: 'chained' } })
+    await click('Create')
+    expect(screen.getByText(/This image reads other files: tick/)).toBeTruthy()
+    expect(call).not.toHaveBeenCalledWith('vm.create', expect.anything())
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Let the VM read this file' }))
+    await click('Create')
+    expect(call).toHaveBeenCalledWith(
+      'vm.create',
+      expect.objectContaining({ name: 'chained', disk: overlay.path, allowBacking: ['/srv/base.qcow2'] }),
+    )
+  })
+
   it('shows the engine’s refusal in the dialog and stays open', async () => {
     const { onClose } = renderDialog({
       'vm.create': () => {

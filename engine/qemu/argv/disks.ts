@@ -4,7 +4,14 @@ import type { CacheMode, Disk, VmConfig } from '../../api/vm-config.ts'
 import { ataPosition } from './ata-ports.ts'
 import { bootProp } from './boot.ts'
 import { ArgvError, type ChainLink, type LaunchContext } from './context.ts'
-import type { BlockCacheJson, BlockdevJson, DeviceJson, FormatBlockdevJson, ObjectJson } from './json.ts'
+import type {
+  BlockCacheJson,
+  BlockdevJson,
+  DeviceJson,
+  FormatBlockdevJson,
+  InlineImageJson,
+  ObjectJson,
+} from './json.ts'
 import { vmFilePath } from './paths.ts'
 import { placedAddress } from './pcie.ts'
 
@@ -82,35 +89,53 @@ export function diskBlockdevs(disk: Disk, ctx: LaunchContext): BlockdevJson[] {
 type NodeOptions = Pick<FormatBlockdevJson, 'cache' | 'discard' | 'detect-zeroes'>
 
 /**
- * An image chain as explicit nodes, the deepest first (the order blockdev-add needs): the top keeps
- * the names `<id>-file` and `<id>`, the images below it `<id>-b1`, `<id>-b2`, … (read-only), and
- * every format node names the node below it or none, so QEMU opens exactly these files.
+ * An image chain as explicit nodes: the top keeps the names `<id>-file` and `<id>`, the images
+ * below it are defined inside it (`<id>-b1`, `<id>-b2`, …) down to a `backing: null`, so QEMU
+ * opens exactly these files and follows no name it finds in one of them.
  */
 export function chainBlockdevs(
   id: string,
   chain: readonly ChainLink[],
   o: { readOnly: boolean; common?: NodeOptions; top?: NodeOptions },
 ): BlockdevJson[] {
-  const out: BlockdevJson[] = []
-  const nameOf = (i: number) => (i === 0 ? id : `${id}-b${i}`)
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const link = chain[i]!
-    const names = { file: `${nameOf(i)}-file`, format: nameOf(i), data: `${nameOf(i)}-data` }
-    const ro = { 'read-only': i === 0 ? o.readOnly : true, ...o.common }
-    out.push({ driver: 'file', 'node-name': names.file, filename: link.path, ...ro })
-    if (link.dataFile) out.push({ driver: 'file', 'node-name': names.data, filename: link.dataFile, ...ro })
-    const below = i + 1 < chain.length ? nameOf(i + 1) : null
-    out.push({
-      driver: link.format,
-      'node-name': names.format,
-      file: names.file,
-      ...ro,
-      ...(link.format === 'qcow2' || link.format === 'vmdk' ? { backing: below } : {}),
-      ...(link.dataFile ? { 'data-file': names.data } : {}),
-      ...(i === 0 ? o.top : {}),
-    })
+  const top = chain[0]!
+  const rw = { 'read-only': o.readOnly, ...o.common }
+  return [
+    { driver: 'file', 'node-name': `${id}-file`, filename: top.path, ...rw },
+    {
+      driver: top.format,
+      'node-name': id,
+      file: `${id}-file`,
+      ...rw,
+      ...below(id, chain, 0),
+      ...o.top,
+    },
+  ]
+}
+
+/** The `backing` and `data-file` options of the chain's image `i`. */
+function below(
+  id: string,
+  chain: readonly ChainLink[],
+  i: number,
+): Pick<InlineImageJson, 'backing' | 'data-file'> {
+  const link = chain[i]!
+  const name = i === 0 ? id : `${id}-b${i}`
+  const next = chain[i + 1]
+  const backing: InlineImageJson | null = next
+    ? {
+        driver: next.format,
+        'node-name': `${id}-b${i + 1}`,
+        file: { driver: 'file', 'node-name': `${id}-b${i + 1}-file`, filename: next.path },
+        ...below(id, chain, i + 1),
+      }
+    : null
+  return {
+    ...(link.format === 'qcow2' || link.format === 'vmdk' ? { backing } : {}),
+    ...(link.dataFile
+      ? { 'data-file': { driver: 'file' as const, 'node-name': `${name}-data`, filename: link.dataFile } }
+      : {}),
   }
-  return out
 }
 
 export function diskDevices(config: VmConfig, disk: Disk, ctx: LaunchContext): DiskDevices {

@@ -36,10 +36,30 @@ export interface FileBlockdevJson extends BlockdevCommon {
 export interface FormatBlockdevJson extends BlockdevCommon {
   driver: 'qcow2' | 'raw' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc'
   file: string
-  /** qcow2 and vmdk: the node below, or null for none; absent, QEMU follows the image's own name. */
-  backing?: string | null
-  /** qcow2: the node holding its external data file. */
-  'data-file'?: string
+  /** qcow2 and vmdk: the image below, or null for none; absent, QEMU follows the image's own name. */
+  backing?: InlineImageJson | null
+  /** qcow2: its external data file. */
+  'data-file'?: InlineFileJson
+}
+
+/** A file node defined inside its parent's options. */
+export interface InlineFileJson {
+  driver: 'file'
+  'node-name': string
+  filename: string
+}
+
+/**
+ * An image below the top one, defined inside its parent rather than by reference: QEMU then
+ * opens it read-only as a backing file yet can reopen it writable for a block job (block-stream
+ * into a middle layer), which a node given by reference, with options of its own, refuses.
+ */
+export interface InlineImageJson {
+  driver: 'qcow2' | 'raw' | 'vmdk' | 'vdi' | 'vhdx' | 'vpc'
+  'node-name': string
+  file: InlineFileJson
+  backing?: InlineImageJson | null
+  'data-file'?: InlineFileJson
 }
 
 /** Arguments of blockdev-add / `-blockdev '{…}'`. */
