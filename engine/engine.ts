@@ -337,8 +337,11 @@ export class Engine implements RpcBackend {
     const machineType = p.machine ?? 'q35'
     const iso = p.iso ? checkUserFile(p.iso, 'ISO image') : null
     const existingDisk = p.disk ? checkUserFile(p.disk, 'disk image') : null
-    // Every file the disk would make QEMU open is one the user named, before any tool reads it.
-    if (existingDisk) checkedUserChain(existingDisk, p.allowBacking)
+    if (existingDisk) {
+      this.assertDiskFree(existingDisk, null)
+      // Every file the disk would make QEMU open is one the user named, before any tool reads it.
+      checkedUserChain(existingDisk, p.allowBacking)
+    }
     const directBoot = this.directBootOf(p)
     // What the user left open comes from the image that decides how the VM boots; a truncated ISO
     // is refused here, before anything is written.
@@ -353,7 +356,6 @@ export class Engine implements RpcBackend {
     const firmware = p.firmware ?? advice?.firmware.value ?? 'bios'
     let memoryMiB = p.memoryMiB ?? advice?.memoryMiB.value ?? 1024
     if (p.memoryMiB === undefined && firmware === 'uefi') memoryMiB = Math.max(memoryMiB, UEFI_MIN_MIB)
-    if (existingDisk) this.assertDiskFree(existingDisk, null)
     if (p.allowBacking && !existingDisk)
       throw new VireoError(
         'invalid_request',
