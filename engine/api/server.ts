@@ -101,7 +101,9 @@ export function serveRpc(transport: Transport, backend: RpcBackend): Disposable 
   const msgSub = transport.onMessage((message) => {
     const env = Envelope.safeParse(message)
     if (!env.success || env.data.type !== 'request') {
-      const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : -1
+      const given = (message as { id?: unknown } | null)?.id
+      // Only an id the client could have sent is echoed; anything else gets -1.
+      const id = Number.isSafeInteger(given) ? (given as number) : -1
       fail(
         id,
         new VireoError(

@@ -35,7 +35,8 @@ export function bytesPerUnit(unit: string | undefined, what: string): number {
       const [base, exp] = factor.split('^')
       n *= Number(base) ** Number(exp ?? 1)
     }
-    if (Number.isFinite(n) && n >= 1) return n
+    // An exbibyte is beyond any allocation unit; 2^1000 bytes is no unit but an attack on the sums.
+    if (Number.isFinite(n) && n >= 1 && n <= 2 ** 60) return n
   }
   throw new VireoError('invalid_request', `${what}: the unit ${quoted(unit)} is not one Vireo understands`)
 }
