@@ -108,7 +108,7 @@ export function serveRpc(transport: Transport, backend: RpcBackend): Disposable 
         id,
         new VireoError(
           'invalid_request',
-          'this message is no request; send {"type": "request", "id": N, "method": NAME, "params": {…}}',
+          'this message is not a request; send {"type": "request", "id": N, "method": NAME, "params": {…}}',
         ),
       )
       return

@@ -136,7 +136,7 @@ describe.each(transports)('RPC over %s', (_name, make) => {
         error: {
           code: 'invalid_request',
           message:
-            'this message is no request; send {"type": "request", "id": N, "method": NAME, "params": {…}}',
+            'this message is not a request; send {"type": "request", "id": N, "method": NAME, "params": {…}}',
         },
       },
       {

@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(() => t.close())
 
 const NO_REQUEST =
-  'this message is no request; send {"type": "request", "id": N, "method": NAME, "params": {…}}'
+  'this message is not a request; send {"type": "request", "id": N, "method": NAME, "params": {…}}'
 
 function nested(depth: number, leaf: unknown): unknown {
   let v = leaf
