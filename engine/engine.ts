@@ -29,7 +29,7 @@ import { VM_CONFIG_SCHEMA_VERSION, VmConfig, type VmConfigInput } from './api/vm
 import { exportAppliance } from './appliance/export.ts'
 import { importAppliance } from './appliance/import.ts'
 import { uniqueName } from './appliance/unique-name.ts'
-import { ejectMedium, insertMedium } from './devices/cdrom-media.ts'
+import { checkDisc, ejectMedium, insertMedium } from './devices/cdrom-media.ts'
 import { attachDevice, type DeviceChangeContext } from './devices/attach.ts'
 import { detachDevice } from './devices/detach.ts'
 import { applyDiskSettings, changedDiskSettings } from './devices/disk-settings.ts'
@@ -39,6 +39,7 @@ import { dataDirLayout, userCacheDir, vmRuntimeDir, type DataDirLayout } from '.
 import { findProbeImage, probeAccelerator } from './qemu/accel-probe.ts'
 import { buildQemuArgv, nicsWithLinkDown, type LaunchContext } from './qemu/argv/index.ts'
 import { findOvmf, findQemu, type QemuInstallation } from './qemu/binaries.ts'
+import { assertForwardsFree } from './net/forward-check.ts'
 import { InternalNetworks, internalPorts } from './net/internal-networks.ts'
 import { adviceFor, inspectForCreate, inspectImageFile, type InspectDeps } from './images/inspect-image.ts'
 import { UEFI_MIN_MIB } from './images/recommend.ts'
@@ -717,6 +718,7 @@ export class Engine implements RpcBackend {
         )
       }
       const path = p.path === null ? null : checkUserFile(p.path, 'ISO image')
+      if (path !== null) await checkDisc(path, this.inspectDeps())
       if (e.running) {
         if (path === null) await ejectMedium(e.running.qmp, cd.id)
         else await insertMedium(e.running.qmp, cd.id, path)
@@ -758,6 +760,7 @@ export class Engine implements RpcBackend {
         ...(p.linkUp !== undefined ? { linkUp: p.linkUp } : {}),
       }
       const candidate = { ...c, nics: c.nics.map((n) => (n.id === nic.id ? next : n)) }
+      if (p.network !== undefined) assertForwardsFree(candidate.nics)
       // Whatever QEMU would refuse (two forwards of one host port, …) is refused now, in words.
       buildQemuArgv(VmConfig.parse(candidate), (await this.launchContext(e)).ctx)
       if (e.running && p.linkUp !== undefined && p.linkUp !== nic.linkUp) {
@@ -789,6 +792,8 @@ export class Engine implements RpcBackend {
   attachDevice(p: AttachParams): Promise<VmInfo> {
     const e = this.entry(p.vm)
     return this.serial(e, async () => {
+      if (p.kind === 'nic' && p.network)
+        assertForwardsFree([...e.record.config.nics, { id: 'the new card', network: p.network }])
       e.record = this.library.save(await attachDevice(await this.deviceContext(e), p))
       this.emit('vm.updated', this.summary(e))
       return this.info(e)

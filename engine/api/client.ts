@@ -1,5 +1,6 @@
 // The typed client every front end uses: the renderer, the CLI, another host.
 import { RpcErrorBody, VireoError } from './errors.ts'
+import { firstSentence, issueSentences } from './input-errors.ts'
 import {
   Envelope,
   Events,
@@ -149,11 +150,15 @@ export class RpcClient {
       return
     }
     // Validate the engine's answer too: a client never trusts an unchecked shape.
-    const parsed = Methods[p.method].result.safeParse(m.result)
+    const subject = `the ${p.method} result`
+    const parsed = Methods[p.method].result.safeParse(m.result, { error: issueSentences(subject) })
     if (parsed.success) p.resolve(parsed.data)
     else
       p.reject(
-        new VireoError('internal', `malformed ${p.method} result from the engine: ${parsed.error.message}`),
+        new VireoError(
+          'internal',
+          `the engine sent a malformed ${p.method} result (${firstSentence(parsed.error)}); this is a bug in Vireo`,
+        ),
       )
   }
 

@@ -74,7 +74,7 @@ export const RemoteVms = z.object({
 export type RemoteVms = z.infer<typeof RemoteVms>
 
 export const MigrateOptions = z.object({
-  vm: z.string().min(1),
+  vm: z.string().min(1).max(256),
   to: RemoteName,
   /** Move a stopped VM's files. A running VM migrates live unless this is set (then it must be stopped). */
   offline: z.boolean().default(false),

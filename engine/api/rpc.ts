@@ -2,8 +2,11 @@
 // Requests, responses and events are zod schemas; both ends validate at the boundary.
 import { z } from 'zod'
 import { RpcErrorBody } from './errors.ts'
+import { diskSizeProblem } from './disk-size.ts'
+import { UserPath } from './user-path.ts'
+import { hiddenCharIn } from './visible-text.ts'
 import {
-  BootDevice,
+  BootOrder,
   CacheMode,
   CpuCount,
   DiskBus,
@@ -103,12 +106,23 @@ export const HostInfo = z.object({
 })
 export type HostInfo = z.infer<typeof HostInfo>
 
-/** A VM argument: its name or its UUID. */
-const VmRef = z.object({ vm: z.string().min(1) })
+/** A reference to something by name or id: a VM, one of its devices, a snapshot. */
+export const Ref = z
+  .string()
+  .min(1, 'a name or id cannot be empty')
+  .max(256, 'a name or id is at most 256 characters; no VM, device or snapshot has a longer one')
 
+/** A VM argument: its name or its UUID. */
+const VmRef = z.object({ vm: Ref })
+
+/** A disk size such as 8G or 512M, from 1 MiB to 64 TiB (engine/api/disk-size.ts). */
 export const SizeString = z
   .string()
-  .regex(/^\d+(\.\d+)?\s*[KMGT]?i?B?$/i, 'a size is a number with an optional unit, e.g. 8G or 512M')
+  .max(64, 'a size is a number with an optional unit, e.g. 8G or 512M')
+  .superRefine((s, ctx) => {
+    const problem = diskSizeProblem(s)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
 
 /** A long operation's id, chosen by the caller so that it can follow the job's progress events. */
 export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1-64 letters, digits, - or _')
@@ -135,14 +149,14 @@ export const DiskMode = z.enum(['use', 'overlay', 'convert'])
  * The files besides the image itself that the user allows a disk to read: a backing file named in
  * the image (a virt-manager overlay on its base), a qcow2's data file, a VMDK's extents.
  */
-export const AllowBacking = z.array(z.string().min(1).max(4096)).max(64)
+export const AllowBacking = z.array(UserPath).max(64)
 export type DiskMode = z.infer<typeof DiskMode>
 
 export const CreateVmParams = z.object({
   name: VmName,
-  iso: z.string().min(1).optional(),
+  iso: UserPath.optional(),
   /** An existing disk image (qcow2, raw, vmdk, vdi, vhdx, vpc). */
-  disk: z.string().min(1).optional(),
+  disk: UserPath.optional(),
   /** Default: `use` for qcow2 and raw, `convert` for the other formats. */
   diskMode: DiskMode.optional(),
   /** Files outside the VM's folder the disk image may read (its backing files, data file, extents). */
@@ -158,12 +172,12 @@ export const CreateVmParams = z.object({
   diskBus: DiskBus.optional(),
   firmware: z.enum(['bios', 'uefi']).optional(),
   machine: z.enum(['q35', 'pc']).optional(),
-  bootOrder: z.array(BootDevice).min(1).optional(),
+  bootOrder: BootOrder.optional(),
   /** Force software emulation for this VM. */
   accelerator: z.enum(['auto', 'tcg']).optional(),
   /** Boot this kernel directly (with an optional initrd and command line) instead of a disk or CD. */
-  kernel: z.string().min(1).optional(),
-  initrd: z.string().min(1).optional(),
+  kernel: UserPath.optional(),
+  initrd: UserPath.optional(),
   cmdline: z.string().max(4096).optional(),
   /** The guest OS (an osinfo-db short id such as debian12, or a built-in one); detected when absent. */
   os: z.string().max(64).optional(),
@@ -176,22 +190,18 @@ export type CreateVmParams = z.infer<typeof CreateVmParams>
  */
 export const UpdateVmParams = z
   .object({
-    vm: z.string().min(1),
+    vm: Ref,
     name: VmName.optional(),
     cpus: CpuCount.optional(),
     memoryMiB: MemoryMiB.optional(),
     firmware: z.enum(['bios', 'uefi']).optional(),
-    bootOrder: z
-      .array(BootDevice)
-      .min(1)
-      .refine((o) => new Set(o).size === o.length, 'a device appears in the boot order once')
-      .optional(),
+    bootOrder: BootOrder.optional(),
   })
   .strict()
 export type UpdateVmParams = z.infer<typeof UpdateVmParams>
 
 /** One of a VM's disks: the VM by name or UUID, the disk by its device id (see `vireo info`). */
-const DiskRef = z.object({ vm: z.string().min(1), disk: z.string().min(1) })
+const DiskRef = z.object({ vm: Ref, disk: Ref })
 
 export const DiskCheckResult = z.object({
   disk: z.string(),
@@ -210,8 +220,8 @@ export type DiskCheckResult = z.infer<typeof DiskCheckResult>
  */
 export const UpdateNicParams = z
   .object({
-    vm: z.string().min(1),
-    nic: z.string().min(1),
+    vm: Ref,
+    nic: Ref,
     model: NicModel.optional(),
     mac: MacAddress.optional(),
     network: Network.optional(),
@@ -223,8 +233,8 @@ export type UpdateNicParams = z.infer<typeof UpdateNicParams>
 /** A disk's settings; bus and read-only while the VM is stopped, like moving a real disk's cable. */
 export const UpdateDiskParams = z
   .object({
-    vm: z.string().min(1),
-    disk: z.string().min(1),
+    vm: Ref,
+    disk: Ref,
     bus: DiskBus.optional(),
     cache: CacheMode.optional(),
     discard: z.boolean().optional(),
@@ -311,13 +321,21 @@ export const ImageInspection = z.object({
 })
 export type ImageInspection = z.infer<typeof ImageInspection>
 
-/** A snapshot's display name: any text but control characters, and not blank. */
+/** A snapshot's display name: visible text (in NFC), not blank; the same rule as a VM name's. */
 export const SnapshotName = z
   .string()
   .trim()
+  .normalize('NFC')
   .min(1, 'a snapshot name cannot be empty')
   .max(128, 'a snapshot name is at most 128 characters')
-  .refine((s) => !/\p{Cc}/u.test(s), 'a snapshot name cannot contain control characters')
+  .superRefine((s, ctx) => {
+    const hidden = hiddenCharIn(s)
+    if (hidden)
+      ctx.addIssue({
+        code: 'custom',
+        message: `a snapshot name cannot hold control, invisible or text-direction characters, and this one holds ${hidden}; type the name without it`,
+      })
+  })
 
 /** One point in a VM's snapshot tree. */
 export const SnapshotInfo = z.object({
@@ -348,17 +366,17 @@ export type SnapshotTree = z.infer<typeof SnapshotTree>
 /** A device added to a VM, running (hot-plug) or stopped. */
 export const AttachParams = z.discriminatedUnion('kind', [
   z.object({
-    vm: z.string().min(1),
+    vm: Ref,
     kind: z.literal('disk'),
     /** A new empty qcow2 of this size, or an existing image (used in place). */
     size: SizeString.optional(),
-    image: z.string().min(1).optional(),
+    image: UserPath.optional(),
     /** Files outside the VM's folder the image may read (its backing files, data file, extents). */
     allowBacking: AllowBacking.optional(),
     bus: DiskBus.optional(),
   }),
   z.object({
-    vm: z.string().min(1),
+    vm: Ref,
     kind: z.literal('nic'),
     model: NicModel.optional(),
     network: Network.optional(),
@@ -391,19 +409,19 @@ export const Methods = {
   'disk.update': { params: UpdateDiskParams, result: VmInfo },
   /** Inserts a medium into a CD drive (path) or ejects it (null); running or stopped. */
   'cdrom.change': {
-    params: VmRef.extend({ cdrom: z.string().min(1).optional(), path: z.string().min(1).nullable() }),
+    params: VmRef.extend({ cdrom: Ref.optional(), path: UserPath.nullable() }),
     result: VmInfo,
   },
   /** Looks into an ISO, disk image, appliance or kernel on the host: what it is, its OS, good defaults. */
-  'image.inspect': { params: z.object({ path: z.string().min(1) }), result: ImageInspection },
+  'image.inspect': { params: z.object({ path: UserPath }), result: ImageInspection },
   /** A VM from an OVA or OVF appliance: hardware mapped, disks converted to qcow2 (with progress). */
   'vm.import': {
-    params: z.object({ path: z.string().min(1), name: VmName.optional(), job: JobId.optional() }),
+    params: z.object({ path: UserPath, name: VmName.optional(), job: JobId.optional() }),
     result: VmInfo,
   },
   /** Writes a stopped VM as an OVA (OVF 1.x descriptor, streamOptimized VMDK disks, SHA-256 manifest). */
   'vm.export': {
-    params: VmRef.extend({ path: z.string().min(1), job: JobId.optional() }),
+    params: VmRef.extend({ path: UserPath, job: JobId.optional() }),
     result: z.object({ path: z.string(), bytes: z.number().int() }),
   },
   'snapshot.list': { params: VmRef, result: SnapshotTree },
@@ -418,19 +436,19 @@ export const Methods = {
   },
   /** Back to a snapshot: its disks, its settings, and (a live one) its running memory. */
   'snapshot.revert': {
-    params: VmRef.extend({ snapshot: z.string().min(1), job: JobId.optional() }),
+    params: VmRef.extend({ snapshot: Ref, job: JobId.optional() }),
     result: VmInfo,
   },
   /** Removes a snapshot; its data is merged so that no other snapshot and no current state changes. */
   'snapshot.delete': {
-    params: VmRef.extend({ snapshot: z.string().min(1), job: JobId.optional() }),
+    params: VmRef.extend({ snapshot: Ref, job: JobId.optional() }),
     result: SnapshotTree,
   },
   /** A new VM from this one (or one of its snapshots): a full copy, or linked (qcow2 backing files). */
   'vm.clone': {
     params: VmRef.extend({
       name: VmName,
-      from: z.string().min(1).optional(),
+      from: Ref.optional(),
       linked: z.boolean().default(false),
       job: JobId.optional(),
     }),
@@ -439,7 +457,7 @@ export const Methods = {
   /** Adds a disk or a network card, running (hot-plug) or stopped; recorded in vm.json. */
   'device.attach': { params: AttachParams, result: VmInfo },
   /** Removes a disk or a network card by id; a running guest must release it (DEVICE_DELETED). */
-  'device.detach': { params: VmRef.extend({ device: z.string().min(1) }), result: VmInfo },
+  'device.detach': { params: VmRef.extend({ device: Ref }), result: VmInfo },
   'vm.start': { params: VmRef, result: VmInfo },
   'vm.pause': { params: VmRef, result: VmInfo },
   'vm.resume': { params: VmRef, result: VmInfo },

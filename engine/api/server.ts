@@ -1,14 +1,19 @@
 // One RPC session over one transport: validates every request, dispatches it, forwards events,
 // and multiplexes byte streams on binary frames. A malformed message gets an error reply; it never
 // throws out of here.
+import { z } from 'zod'
 import { toErrorBody, VireoError } from './errors.ts'
+import { describeZodError, readInput } from './input-errors.ts'
 import { Envelope, isMethodName, Methods, type MethodName } from './rpc.ts'
 import type { ByteStream, RpcBackend } from './backend.ts'
 import { decodeFrame, type Disposable, type Transport } from './transport.ts'
-import type { z } from 'zod'
+import { quoted } from './visible-text.ts'
 
-export function formatZodError(err: z.ZodError): string {
-  return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')
+/** What goes back for a failure: a refusal as it is; a schema the engine's own data failed, in a line. */
+function errorBody(err: unknown) {
+  if (err instanceof z.ZodError)
+    return toErrorBody(new VireoError('internal', `Vireo made an invalid value: ${describeZodError(err)}`))
+  return toErrorBody(err)
 }
 
 export function serveRpc(transport: Transport, backend: RpcBackend): Disposable {
@@ -38,17 +43,13 @@ export function serveRpc(transport: Transport, backend: RpcBackend): Disposable 
   })
 
   const reply = (id: number, result: unknown) => transport.send({ type: 'response', id, result })
-  const fail = (id: number, err: unknown) => transport.send({ type: 'response', id, error: toErrorBody(err) })
+  const fail = (id: number, err: unknown) => transport.send({ type: 'response', id, error: errorBody(err) })
 
   async function dispatch(id: number, method: MethodName, rawParams: unknown): Promise<unknown> {
-    const spec = Methods[method]
-    const parsed = spec.params.safeParse(rawParams ?? {})
-    if (!parsed.success) {
-      throw new VireoError('invalid_request', `${method}: ${formatZodError(parsed.error)}`)
-    }
-    const params = parsed.data as never
+    const data: unknown = readInput(Methods[method].params, rawParams ?? {}, `the parameters of ${method}`)
+    const params = data as never
     if (method === 'stream.open') {
-      const p = parsed.data as z.output<(typeof Methods)['stream.open']['params']>
+      const p = data as z.output<(typeof Methods)['stream.open']['params']>
       const channel = nextChannel++
       live.add(channel)
       try {
@@ -87,7 +88,7 @@ export function serveRpc(transport: Transport, backend: RpcBackend): Disposable 
       return { channel }
     }
     if (method === 'stream.close') {
-      const p = parsed.data as { channel: number }
+      const p = data as { channel: number }
       streams.get(p.channel)?.close()
       streams.delete(p.channel)
       live.delete(p.channel)
@@ -100,13 +101,27 @@ export function serveRpc(transport: Transport, backend: RpcBackend): Disposable 
   const msgSub = transport.onMessage((message) => {
     const env = Envelope.safeParse(message)
     if (!env.success || env.data.type !== 'request') {
-      const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : -1
-      fail(id, new VireoError('invalid_request', 'not a valid request envelope'))
+      const given = (message as { id?: unknown } | null)?.id
+      // Only an id the client could have sent is echoed; anything else gets -1.
+      const id = Number.isSafeInteger(given) ? (given as number) : -1
+      fail(
+        id,
+        new VireoError(
+          'invalid_request',
+          'this message is not a request; send {"type": "request", "id": N, "method": NAME, "params": {…}}',
+        ),
+      )
       return
     }
     const { id, method, params } = env.data
     if (!isMethodName(method)) {
-      fail(id, new VireoError('invalid_request', `unknown method "${method}"`))
+      fail(
+        id,
+        new VireoError(
+          'invalid_request',
+          `there is no method ${quoted(method)}; the methods are listed in engine/api/rpc.ts`,
+        ),
+      )
       return
     }
     dispatch(id, method, params).then(

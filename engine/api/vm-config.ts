@@ -2,16 +2,55 @@
 // Every device carries a stable id and, where it sits on PCI, an explicit bus/slot recorded here,
 // so that a snapshot load or a migration after a hot-plug finds each device where it was.
 import { z } from 'zod'
+import {
+  dhcpSubnetProblem,
+  forwardAddressProblem,
+  forwardClash,
+  forwardClashSentence,
+} from './network-rules.ts'
+import { controlCharIn, hiddenCharIn, quoted } from './visible-text.ts'
 
 export const VM_CONFIG_SCHEMA_VERSION = 1
 
-/** A display name: any text a user types, but no control characters, and not blank. */
-export const VmName = z
+/**
+ * A VM's name as vm.json holds it: trimmed and in Unicode NFC, so that names typed on different
+ * systems ("é" as one code point or as e + accent) are one name. Older files may hold invisible or
+ * text-direction characters that new names may not (see VmName); they still load, and are shown
+ * escaped.
+ */
+export const StoredVmName = z
   .string()
   .trim()
+  .normalize('NFC')
   .min(1, 'a VM name cannot be empty')
   .max(128, 'a VM name is at most 128 characters')
-  .refine((s) => !/\p{Cc}/u.test(s), 'a VM name cannot contain control characters')
+  .refine((s) => controlCharIn(s) === null, {
+    error: (iss) =>
+      `a VM name cannot hold control characters, and this one holds ${controlCharIn(String(iss.input))}; type the name without it`,
+  })
+
+/**
+ * A new name, as a user gives it to create, rename, import or clone: any visible text. Control,
+ * format (zero-width, bidi overrides and isolates, BOM, soft hyphen …) and line-separator characters
+ * are refused, since they make two different names look alike or reorder what is shown around them.
+ */
+export const VmName = StoredVmName.superRefine((s, ctx) => {
+  const hidden = hiddenCharIn(s)
+  if (hidden)
+    ctx.addIssue({
+      code: 'custom',
+      message: `a VM name cannot hold invisible or text-direction characters, and this one holds ${hidden}; type the name without it`,
+    })
+})
+
+/** The form under which two names count as one: NFC, case folded, invisible characters dropped. */
+export function nameKey(name: string): string {
+  return name
+    .normalize('NFC')
+    .replace(/[\p{Cf}\p{Zl}\p{Zp}]/gu, '')
+    .trim()
+    .toLowerCase()
+}
 
 export const DeviceId = z
   .string()
@@ -66,14 +105,20 @@ export type Cdrom = z.infer<typeof Cdrom>
 export const NicModel = z.enum(['virtio-net', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3'])
 export type NicModel = z.infer<typeof NicModel>
 
-export const PortForward = z.object({
+export const StoredPortForward = z.object({
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
   /** Loopback unless the user names another address (a forward binds exactly where it says). */
   hostAddress: z.ipv4().default('127.0.0.1'),
   hostPort: z.number().int().min(1).max(65535),
   guestPort: z.number().int().min(1).max(65535),
 })
-export type PortForward = z.infer<typeof PortForward>
+
+/** A forward a user asks for: on an address a socket can listen on. */
+export const PortForward = StoredPortForward.superRefine((f, ctx) => {
+  const problem = forwardAddressProblem(f.hostAddress)
+  if (problem) ctx.addIssue({ code: 'custom', path: ['hostAddress'], message: problem })
+})
+export type PortForward = z.infer<typeof StoredPortForward>
 
 /** The name of an internal network: VMs whose cards name the same network share one switch. */
 export const InternalNetworkName = z
@@ -92,35 +137,73 @@ function hostBitsZero(cidr: string): boolean {
   return n % 2 ** (32 - Number(bits)) === 0
 }
 
+const StoredSubnet = z
+  .cidrv4('a DHCP subnet is an IPv4 network such as 10.9.0.0/24')
+  .refine((s) => {
+    const bits = Number(s.split('/')[1])
+    return bits >= 8 && bits <= 30
+  }, 'a DHCP subnet is a /8 to a /30')
+  .refine(hostBitsZero, 'a DHCP subnet is written with its network address (host bits zero)')
+
+export const StoredInternalDhcp = z.object({ subnet: StoredSubnet })
+
+/** DHCP a user asks for: from a subnet a guest can take addresses in (not loopback, multicast, …). */
 export const InternalDhcp = z.object({
-  subnet: z
-    .cidrv4('a DHCP subnet is an IPv4 network such as 10.9.0.0/24')
-    .refine((s) => {
-      const bits = Number(s.split('/')[1])
-      return bits >= 8 && bits <= 30
-    }, 'a DHCP subnet is a /8 to a /30')
-    .refine(hostBitsZero, 'a DHCP subnet is written with its network address (host bits zero)'),
+  subnet: StoredSubnet.superRefine((s, ctx) => {
+    const problem = dhcpSubnetProblem(s)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  }),
 })
 export type InternalDhcp = z.infer<typeof InternalDhcp>
 
-export const Network = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal('nat'), portForwards: z.array(PortForward).default([]) }),
-  /** A host-only segment shared by the VMs that name it, switched by the engine; no way out. */
-  z.object({ mode: z.literal('internal'), name: InternalNetworkName, dhcp: InternalDhcp.optional() }),
-  z.object({ mode: z.literal('none') }),
-])
-export type Network = z.infer<typeof Network>
+function networkOf<F extends z.ZodType, D extends z.ZodType>(forward: F, dhcp: D) {
+  return z.discriminatedUnion('mode', [
+    z.object({ mode: z.literal('nat'), portForwards: z.array(forward).max(256).default([]) }),
+    /** A host-only segment shared by the VMs that name it, switched by the engine; no way out. */
+    z.object({ mode: z.literal('internal'), name: InternalNetworkName, dhcp: dhcp.optional() }),
+    z.object({ mode: z.literal('none') }),
+  ])
+}
 
+/** A card's network as vm.json holds it. */
+export const StoredNetwork = networkOf(StoredPortForward, StoredInternalDhcp)
+
+/** A network a user gives a card: what QEMU would refuse (two forwards of one host port) is refused. */
+export const Network = networkOf(PortForward, InternalDhcp).superRefine((n, ctx) => {
+  if (n.mode !== 'nat') return
+  const clash = forwardClash(n.portForwards as PortForward[])
+  if (clash) ctx.addIssue({ code: 'custom', path: ['portForwards'], message: forwardClashSentence(...clash) })
+})
+export type Network = z.infer<typeof StoredNetwork>
+
+const MAC_FORM = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/
+
+export const StoredMacAddress = z
+  .string()
+  .regex(MAC_FORM, 'a MAC address is six lower-case hex pairs separated by colons')
+  .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, 'a MAC address must be unicast')
+
+/** A MAC a user gives a card: unicast (low bit of the first octet clear) and not all zero. */
 export const MacAddress = z
   .string()
-  .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a MAC address is six lower-case hex pairs separated by colons')
-  .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, 'a MAC address must be unicast')
+  .regex(MAC_FORM, {
+    error: (iss) =>
+      `a MAC address is six lower-case hex pairs separated by colons, such as 52:54:00:12:34:56, not ${quoted(String(iss.input))}`,
+  })
+  .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, {
+    error: (iss) =>
+      `${String(iss.input)} is a multicast MAC address (the low bit of its first octet is set); a card needs a unicast one such as 52:54:00:12:34:56`,
+  })
+  .refine(
+    (m) => m !== '00:00:00:00:00:00',
+    'the MAC address 00:00:00:00:00:00 means "none" to QEMU, which would make up another; give a real one such as 52:54:00:12:34:56',
+  )
 
 export const Nic = z.object({
   id: DeviceId,
   model: NicModel,
-  mac: MacAddress,
-  network: Network,
+  mac: StoredMacAddress,
+  network: StoredNetwork,
   linkUp: z.boolean().default(true),
   pci: PciPlacement.optional(),
 })
@@ -136,10 +219,23 @@ export const CpuCount = z.number().int().min(1).max(64)
 export const BootDevice = z.enum(['disk', 'cdrom', 'network'])
 export type BootDevice = z.infer<typeof BootDevice>
 
+/** A boot order a user gives, at create and update alike: each device at most once. */
+export const BootOrder = z
+  .array(BootDevice)
+  .min(1, 'a boot order names at least one device: disk, cdrom or network')
+  .max(3, 'a boot order names each of disk, cdrom and network at most once')
+  .refine((o) => new Set(o).size === o.length, {
+    error: (iss) => {
+      const order = iss.input as string[]
+      const twice = order.find((d, i) => order.indexOf(d) !== i)
+      return `the boot order names ${twice} twice; name each device once, e.g. disk,cdrom`
+    },
+  })
+
 export const VmConfig = z.object({
   schemaVersion: z.literal(VM_CONFIG_SCHEMA_VERSION),
   id: z.uuid(),
-  name: VmName,
+  name: StoredVmName,
   /** The runtime driver; QEMU virtual machines now, OS-level containers later. */
   kind: z.literal('qemu').default('qemu'),
   createdAt: z.iso.datetime(),

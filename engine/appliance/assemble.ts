@@ -6,9 +6,11 @@ import { PassThrough } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { VireoError } from '../api/errors.ts'
-import type { ApplianceFile } from './descriptor.ts'
+import { quoted } from '../api/visible-text.ts'
+import type { ApplianceDisk, ApplianceFile } from './descriptor.ts'
 import type { ApplianceSource } from './source.ts'
 import { safeHref } from './tar-paths.ts'
+import { expandedBound, limitBytes, storedBound } from './unpack-bounds.ts'
 
 /** The names of the pieces of a file inside the appliance, checked to exist. */
 export function piecesOf(file: ApplianceFile, source: ApplianceSource): string[] {
@@ -32,10 +34,12 @@ export function piecesOf(file: ApplianceFile, source: ApplianceSource): string[]
 
 /**
  * The readable disk image for `file`, given where its pieces are. Staged pieces are removed as they
- * are consumed, so a large appliance needs its size once more at most, not twice.
+ * are consumed, so a large appliance needs its size once more at most, not twice. The joined pieces
+ * may not hold more than the descriptor declares, nor unpack past what the disk's image can take.
  */
 export async function assemble(
   file: ApplianceFile,
+  disk: ApplianceDisk,
   pieces: readonly string[],
   paths: Map<string, string>,
   stagingDir: string,
@@ -46,9 +50,15 @@ export async function assemble(
   const out = join(stagingDir, `disk-${index}.img`)
   const joined = new PassThrough()
   const sink = createWriteStream(out, { flags: 'wx' })
-  const writing = file.compression ? pipeline(joined, createGunzip(), sink) : pipeline(joined, sink)
+  const stored = limitBytes(storedBound(file, disk))
+  const writing = file.compression
+    ? pipeline(joined, stored, createGunzip(), limitBytes(expandedBound(file, disk)), sink)
+    : pipeline(joined, stored, sink)
+  // The pipeline may fail (a bound reached) while a piece is still being read into it.
+  writing.catch(() => joined.destroy())
   try {
     for (const piece of located) {
+      if (joined.destroyed) break
       await pipeline(createReadStream(piece), joined, { end: false })
       if (piece.startsWith(stagingDir)) rmSync(piece, { force: true })
     }
@@ -56,10 +66,15 @@ export async function assemble(
     await writing
   } catch (err) {
     joined.destroy()
-    await writing.catch(() => undefined)
+    const cause = await writing.then(
+      () => err,
+      (e: unknown) => e,
+    )
+    rmSync(out, { force: true })
+    if (cause instanceof VireoError) throw cause
     throw new VireoError(
       'invalid_request',
-      `the appliance's file ${file.href} cannot be unpacked: ${(err as Error).message}`,
+      `the appliance's file ${quoted(file.href)} cannot be unpacked: ${(cause as Error).message}`,
     )
   }
   return out

@@ -187,7 +187,11 @@ export function parseDescriptor(xml: string, what = 'the OVF descriptor'): Appli
     // The unit may say `hertz * 10^6`; VirtualQuantity is the vCPU count regardless.
     if (q !== undefined) cpus = parseCount(q, 'the CPU count')
     else {
-      const n = (k: string) => Number(field(cpuItem, k) ?? 1) || 1
+      // oVirt's topology; each part is a count like any other, never read leniently (1.5 sockets).
+      const n = (k: string) => {
+        const v = field(cpuItem, k)
+        return v === undefined ? 1 : parseCount(v, `the CPU item's ${k}`)
+      }
       cpus = n('num_of_sockets') * n('cpu_per_socket') * n('threads_per_cpu')
     }
   }

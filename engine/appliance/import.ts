@@ -9,9 +9,11 @@ import type { JobProgress } from '../api/rpc.ts'
 import { VM_CONFIG_SCHEMA_VERSION, type VmConfigInput } from '../api/vm-config.ts'
 import { convertImage, createImage } from '../storage/qemu-img.ts'
 import { assemble, piecesOf } from './assemble.ts'
+import type { ApplianceDisk } from './descriptor.ts'
 import { checkApplianceImage } from './disk-image.ts'
 import { checkLimits } from './limits.ts'
 import { openAppliance } from './open.ts'
+import { storedBound, type Bound } from './unpack-bounds.ts'
 
 export interface ImportOptions {
   path: string
@@ -31,6 +33,16 @@ export interface ImportOptions {
 
 function diskSerial(): string {
   return `VIREO-${randomBytes(5).toString('hex').toUpperCase()}`
+}
+
+/** Each member's bound: what its disk's file may hold as stored (all chunks together at most). */
+function memberBounds(plan: { disk: ApplianceDisk; pieces: string[] }[]): Map<string, Bound> {
+  const bounds = new Map<string, Bound>()
+  for (const { disk, pieces } of plan) {
+    if (!disk.file) continue
+    for (const piece of pieces) bounds.set(piece, storedBound(disk.file, disk))
+  }
+  return bounds
 }
 
 export async function importAppliance(o: ImportOptions): Promise<VmConfigInput> {
@@ -57,6 +69,7 @@ export async function importAppliance(o: ImportOptions): Promise<VmConfigInput> 
       o.onProgress
         ? (done, total) => o.onProgress?.({ phase: unpack, done, total, unit: 'bytes' })
         : undefined,
+      memberBounds(plan),
     )
     const disks: NonNullable<VmConfigInput['disks']> = []
     for (const [i, { disk, pieces }] of plan.entries()) {
@@ -65,7 +78,7 @@ export async function importAppliance(o: ImportOptions): Promise<VmConfigInput> 
       if (!disk.file) {
         await createImage(o.qemuImg, target, 'qcow2', disk.capacityBytes)
       } else {
-        const image = await assemble(disk.file, pieces, paths, staging, i)
+        const image = await assemble(disk.file, disk, pieces, paths, staging, i)
         const checked = await checkApplianceImage(o.qemuImg, image, disk.file.href)
         const phase = `converting ${disk.file.href} to qcow2`
         await convertImage(o.qemuImg, image, target, 'qcow2', {

@@ -3,7 +3,10 @@ import { statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import type { ApplianceSummary } from '../api/rpc.ts'
+import { quoted } from '../api/visible-text.ts'
 import { parseDescriptor, type Appliance } from './descriptor.ts'
+import { checkLimits } from './limits.ts'
+import { cleanApplianceName } from './unique-name.ts'
 import { openOva } from './ova-archive.ts'
 import { openOvfFolder } from './ovf-folder.ts'
 import type { ApplianceSource } from './source.ts'
@@ -12,7 +15,7 @@ export async function openAppliance(
   path: string,
 ): Promise<{ source: ApplianceSource; appliance: Appliance }> {
   if (!isAbsolute(path))
-    throw new VireoError('invalid_request', `the appliance path must be absolute (got "${path}")`)
+    throw new VireoError('invalid_request', `the appliance path must be absolute, not ${quoted(path)}`)
   let st
   try {
     st = statSync(path)
@@ -26,7 +29,7 @@ export async function openAppliance(
 
 export function summarize(a: Appliance): ApplianceSummary {
   return {
-    name: a.name,
+    name: cleanApplianceName(a.name),
     cpus: a.cpus,
     memoryMiB: a.memoryMiB,
     firmware: a.firmware,
@@ -36,7 +39,12 @@ export function summarize(a: Appliance): ApplianceSummary {
   }
 }
 
-/** An appliance's hardware as its descriptor states it, read without writing anything (image.inspect). */
+/**
+ * An appliance's hardware as its descriptor states it, read without writing anything (image.inspect).
+ * What an import would refuse is refused here too, so no result is built from absurd hardware.
+ */
 export async function readApplianceSummary(path: string): Promise<ApplianceSummary> {
-  return summarize((await openAppliance(path)).appliance)
+  const { appliance } = await openAppliance(path)
+  checkLimits(appliance)
+  return summarize(appliance)
 }

@@ -13,6 +13,7 @@ import { MAX_DESCRIPTOR_BYTES } from './limits.ts'
 import { algorithmsOf, MultiHash, parseManifest, verifyDigest, type Manifest } from './manifest.ts'
 import type { ApplianceSource } from './source.ts'
 import { safeEntryName } from './tar-paths.ts'
+import { limitBytes } from './unpack-bounds.ts'
 
 function isGzip(path: string): boolean {
   const head = Buffer.alloc(2)
@@ -128,7 +129,7 @@ export async function openOva(path: string): Promise<ApplianceSource> {
     descriptor: descriptor.text,
     manifest,
     has: (name) => members.has(name),
-    async materialize(names, stagingDir, onBytes) {
+    async materialize(names, stagingDir, onBytes, bounds) {
       const wanted = new Map(
         names.map((n, i) => [
           base === '.' ? n : `${base}/${n}`,
@@ -140,12 +141,15 @@ export async function openOva(path: string): Promise<ApplianceSource> {
       const out = new Map<string, string>()
       await walk(
         path,
-        async (name, _header, body) => {
+        async (name, header, body) => {
           const w = wanted.get(name)
           if (!w) {
             body.resume()
             return
           }
+          // A gzip-compressed OVA's entries are as large as their headers say: checked before any write.
+          const bound = bounds?.get(w.rel)
+          if (bound && (header.size ?? 0) > bound.max) throw bound.refusal()
           const hash = new MultiHash(algorithms)
           const hasher = new Transform({
             transform(chunk: Buffer, _enc, cb) {
@@ -153,7 +157,10 @@ export async function openOva(path: string): Promise<ApplianceSource> {
               cb(null, chunk)
             },
           })
-          await pipeline(Readable.from(body), hasher, createWriteStream(w.out, { flags: 'wx', mode: 0o600 }))
+          const sink = createWriteStream(w.out, { flags: 'wx', mode: 0o600 })
+          await (bound
+            ? pipeline(Readable.from(body), limitBytes(bound), hasher, sink)
+            : pipeline(Readable.from(body), hasher, sink))
           if (manifest) verifyDigest(manifest, w.rel, hash.digests())
           out.set(w.rel, w.out)
         },

@@ -35,7 +35,7 @@ export function openOvfFolder(path: string): ApplianceSource {
     descriptor: bytes.toString('utf8'),
     manifest,
     has: (name) => existsSync(join(folder, name)),
-    async materialize(names, _stagingDir, onBytes) {
+    async materialize(names, _stagingDir, onBytes, bounds) {
       const out = new Map<string, string>()
       const total = names.reduce((n, name) => n + (statSync(join(folder, name)).size || 0), 0)
       let done = 0
@@ -53,8 +53,11 @@ export function openOvfFolder(path: string): ApplianceSource {
             `the appliance's file ${name} leads outside ${folder}; Vireo refuses it`,
           )
         }
-        if (!statSync(real).isFile())
+        const st = statSync(real)
+        if (!st.isFile())
           throw new VireoError('invalid_request', `the appliance's file ${p} is not a regular file`)
+        const bound = bounds?.get(name)
+        if (bound && st.size > bound.max) throw bound.refusal()
         if (manifest) {
           const hash = new MultiHash(algorithmsOf(manifest))
           for await (const c of createReadStream(real)) {

@@ -1,6 +1,7 @@
 // OVF's allocation units (DSP0004 programmatic units) as producers really write them:
 // `byte * 2^20`, `byte * 2 ^ 20`, `byte*2^30`, `bytes * 1024`, and VirtualBox's `MegaBytes`.
 import { VireoError } from '../api/errors.ts'
+import { quoted } from '../api/visible-text.ts'
 
 const NAMED: Record<string, number> = {
   byte: 1,
@@ -34,16 +35,17 @@ export function bytesPerUnit(unit: string | undefined, what: string): number {
       const [base, exp] = factor.split('^')
       n *= Number(base) ** Number(exp ?? 1)
     }
-    if (Number.isFinite(n) && n >= 1) return n
+    // An exbibyte is beyond any allocation unit; 2^1000 bytes is no unit but an attack on the sums.
+    if (Number.isFinite(n) && n >= 1 && n <= 2 ** 60) return n
   }
-  throw new VireoError('invalid_request', `${what}: the unit "${unit}" is not one Vireo understands`)
+  throw new VireoError('invalid_request', `${what}: the unit ${quoted(unit)} is not one Vireo understands`)
 }
 
 /** A whole non-negative number as written in a descriptor, or a refusal naming it. */
 export function parseCount(value: string | undefined, what: string): number {
   const v = value?.trim()
-  if (!v || !/^\d+$/.test(v))
-    throw new VireoError('invalid_request', `${what} is "${value ?? ''}", not a whole number`)
+  if (!v || !/^\d{1,30}$/.test(v))
+    throw new VireoError('invalid_request', `${what} is ${quoted(value ?? '')}, not a whole number`)
   return Number(v)
 }
 

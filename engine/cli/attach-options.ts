@@ -5,6 +5,7 @@ import { VireoError } from '../api/errors.ts'
 import type { AttachParams, VmInfo } from '../api/rpc.ts'
 import type { DiskBus, NicModel } from '../api/vm-config.ts'
 import type { NetworkChoice } from './network-option.ts'
+import { safe } from './plain-text.ts'
 
 export const ATTACH_BUSES = ['virtio', 'scsi', 'nvme', 'sata', 'ide', 'virtio-blk', 'virtio-scsi'] as const
 
@@ -91,9 +92,9 @@ export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions)
 export function addedDevice(before: VmInfo, after: VmInfo): string {
   const had = new Set([...before.config.disks, ...before.config.nics].map((d) => d.id))
   const disk = after.config.disks.find((d) => !had.has(d.id))
-  if (disk) return `the disk ${disk.id} (${disk.bus}, ${disk.path})`
+  if (disk) return `the disk ${safe(disk.id)} (${disk.bus}, ${safe(disk.path)})`
   const nic = after.config.nics.find((n) => !had.has(n.id))
-  if (nic) return `the network card ${nic.id} (${nic.model}, ${nic.mac})`
+  if (nic) return `the network card ${safe(nic.id)} (${nic.model}, ${safe(nic.mac)})`
   return 'the device'
 }
 
@@ -101,5 +102,5 @@ export function addedDevice(before: VmInfo, after: VmInfo): string {
 export function detachedMessage(before: VmInfo, id: string): string {
   const disk = before.config.disks.find((d) => d.id === id)
   const path = disk ? (disk.path.startsWith('/') ? disk.path : `${before.dir}/${disk.path}`) : null
-  return `Detached ${id} from "${before.name}".${path ? ` Its image stays at ${path}.` : ''}`
+  return `Detached ${safe(id)} from "${safe(before.name)}".${path ? ` Its image stays at ${safe(path)}.` : ''}`
 }

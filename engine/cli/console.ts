@@ -2,6 +2,7 @@
 // 1 on timeout, 2 on error), printing what was seen.
 import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
+import { safe, safeBlock } from './plain-text.ts'
 
 export interface ConsoleOptions {
   send?: string
@@ -32,8 +33,11 @@ export async function runConsole(client: RpcClient, vm: string, o: ConsoleOption
       if (done) return
       done = true
       clearTimeout(timer)
-      process.stdout.write(seen.slice(from))
-      if (!seen.slice(from).endsWith('\n')) process.stdout.write('\n')
+      // A script reads the guest's bytes as they came; a person's terminal gets them escaped (the
+      // guest's colours show as \x1b[…m rather than acting), line breaks kept.
+      const out = seen.slice(from)
+      process.stdout.write(process.stdout.isTTY ? safeBlock(out.replace(/\r\n/g, '\n')) : out)
+      if (!out.endsWith('\n')) process.stdout.write('\n')
       void stream.close().catch(() => undefined)
       resolvePromise(code)
     }
@@ -64,7 +68,7 @@ async function interactive(client: RpcClient, vm: string): Promise<number> {
   const stream = await client.openStream('console', vm)
   const stdin = process.stdin
   if (stdin.isTTY) {
-    process.stderr.write(`Connected to ${vm}'s serial console. Press Ctrl+] to leave.\n`)
+    process.stderr.write(`Connected to ${safe(vm)}'s serial console. Press Ctrl+] to leave.\n`)
     stdin.setRawMode(true)
   }
   return await new Promise<number>((resolvePromise) => {
@@ -76,7 +80,7 @@ async function interactive(client: RpcClient, vm: string): Promise<number> {
     }
     stream.onData((b) => process.stdout.write(b))
     stream.onEnd((reason) => {
-      process.stderr.write(`\n[${reason}]\n`)
+      process.stderr.write(`\n[${safe(reason)}]\n`)
       leave(0)
     })
     stdin.on('data', (chunk: Buffer) => {

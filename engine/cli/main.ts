@@ -2,14 +2,12 @@
 // The vireo command line, in the spirit of VBoxManage and virsh. It talks to the host that owns the
 // data dir over that host's unix socket.
 import { writeFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { Argument, Command, Option } from 'commander'
 import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
 import type { CreateVmParams, UpdateDiskParams, UpdateNicParams, UpdateVmParams } from '../api/rpc.ts'
 import type { PortForward } from '../api/vm-config.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
-import { shellQuote } from '../qemu/argv/shell-quote.ts'
 import { runConsole } from './console.ts'
 import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
@@ -25,17 +23,28 @@ import {
 } from './attach-options.ts'
 import { formatSnapshotTree } from './format-snapshots.ts'
 import { addMigrationCommands } from './migrate-commands.ts'
+import {
+  bootOrder,
+  dataDirOption,
+  int,
+  onOff,
+  pathList,
+  pathOf,
+  portForward,
+  sizeOf,
+} from './option-values.ts'
+import { escapeCommanderOutput, safe, safeBlock, terminalCommandLine } from './plain-text.ts'
 
 const program = new Command()
 program
   .name('vireo')
   .description('Vireo: run virtual machines on QEMU')
-  .option('--data-dir <dir>', 'the library to use (default: the user data dir)')
+  .option('--data-dir <dir>', 'the library to use (default: the user data dir)', dataDirOption)
   .showHelpAfterError()
+escapeCommanderOutput(program)
 
 function dataDir(): string {
-  const dir = program.opts<{ dataDir?: string }>().dataDir
-  return dir ? resolve(dir) : defaultDataDir()
+  return program.opts<{ dataDir?: string }>().dataDir ?? defaultDataDir()
 }
 
 /** Runs one CLI action against the host; any error becomes one line on stderr and exit 1. */
@@ -50,46 +59,6 @@ async function withHost(json: boolean, fn: (client: RpcClient) => Promise<void>)
   } finally {
     client?.close()
   }
-}
-
-const int = (what: string) => (v: string) => {
-  const n = Number(v)
-  if (!Number.isInteger(n))
-    throw new VireoError('invalid_request', `${what} must be a whole number (got "${v}")`)
-  return n
-}
-const absolute = (p: string) => resolve(p)
-/** A repeatable path option: each given once more adds one (`--allow-backing A --allow-backing B`). */
-const absoluteList = (p: string, prev: string[] = []) => [...prev, resolve(p)]
-/** `[tcp|udp:][ADDR:]HOSTPORT:GUESTPORT`, e.g. 2222:22, udp:5353:53, 0.0.0.0:8080:80. */
-const portForward = (v: string): PortForward => {
-  const m = /^(?:(tcp|udp):)?(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})$/.exec(v)
-  const hostPort = Number(m?.[3])
-  const guestPort = Number(m?.[4])
-  if (!m || hostPort < 1 || hostPort > 65535 || guestPort < 1 || guestPort > 65535) {
-    throw new VireoError(
-      'invalid_request',
-      `--forward: "${v}" is not [tcp|udp:][HOST-ADDR:]HOST-PORT:GUEST-PORT (e.g. 2222:22 or udp:5353:53)`,
-    )
-  }
-  return {
-    protocol: (m[1] ?? 'tcp') as PortForward['protocol'],
-    hostAddress: m[2] ?? '127.0.0.1',
-    hostPort,
-    guestPort,
-  }
-}
-const BOOT_DEVICES = ['disk', 'cdrom', 'network']
-const bootOrder = (v: string) => {
-  const list = v.split(',').map((d) => d.trim())
-  const bad = list.find((d) => !BOOT_DEVICES.includes(d))
-  if (bad !== undefined) {
-    throw new VireoError(
-      'invalid_request',
-      `--boot: "${bad}" is not a boot device (${BOOT_DEVICES.join(', ')})`,
-    )
-  }
-  return list
 }
 
 program
@@ -108,8 +77,8 @@ program
   .command('create')
   .description('create a VM')
   .argument('<name>', 'a display name; any text')
-  .option('--iso <path>', 'an installer or live ISO to insert', absolute)
-  .option('--disk <path>', 'an existing disk image (qcow2, raw, vmdk, vdi, vhdx, vpc)', absolute)
+  .option('--iso <path>', 'an installer or live ISO to insert', pathOf('--iso'))
+  .option('--disk <path>', 'an existing disk image (qcow2, raw, vmdk, vdi, vhdx, vpc)', pathOf('--disk'))
   .addOption(
     new Option(
       '--disk-mode <mode>',
@@ -119,9 +88,9 @@ program
   .option(
     '--allow-backing <file>',
     'a file the --disk image reads besides itself (its backing file, data file or extent); repeatable',
-    absoluteList,
+    pathList('--allow-backing'),
   )
-  .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G')
+  .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G', sizeOf('--disk-size'))
   .option('--memory <mib>', 'memory in MiB', int('--memory'))
   .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
   .addOption(
@@ -140,8 +109,12 @@ program
   .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
   .addOption(new Option('--machine <type>', 'machine type').choices(['q35', 'pc']))
   .option('--tcg', 'always use software emulation for this VM')
-  .option('--kernel <path>', 'boot this Linux kernel directly (used in place, not copied)', absolute)
-  .option('--initrd <path>', 'the initrd for --kernel', absolute)
+  .option(
+    '--kernel <path>',
+    'boot this Linux kernel directly (used in place, not copied)',
+    pathOf('--kernel'),
+  )
+  .option('--initrd <path>', 'the initrd for --kernel', pathOf('--initrd'))
   .option('--cmdline <text>', 'the kernel command line for --kernel')
   .option('--os <id>', 'the guest OS (an osinfo-db short id such as debian12); detected when omitted')
   .option('--json', 'machine-readable output')
@@ -156,7 +129,7 @@ program
       if (o.disk) params.disk = o.disk as string
       if (o.diskMode) params.diskMode = o.diskMode as CreateVmParams['diskMode']
       if (o.allowBacking) params.allowBacking = o.allowBacking as string[]
-      if (o.diskSize) params.diskSize = o.diskSize as string
+      if (o.diskSize !== undefined) params.diskSize = o.diskSize as string
       if (o.memory !== undefined) params.memoryMiB = o.memory as number
       if (o.cpus !== undefined) params.cpus = o.cpus as number
       if (o.nic) params.nic = o.nic as CreateVmParams['nic']
@@ -168,14 +141,14 @@ program
       params.job = progress.job
       const vm = await c.call('vm.create', params).finally(() => progress.dispose())
       if (o.json) progress.printResult(vm)
-      else console.log(`Created "${vm.name}" (${vm.id}).`)
+      else console.log(`Created "${safe(vm.name)}" (${vm.id}).`)
     }),
   )
 
 program
   .command('import')
   .description('create a VM from an appliance (.ova, or .ovf with its files beside it)')
-  .argument('<file>', 'the .ova or .ovf file', absolute)
+  .argument('<file>', 'the .ova or .ovf file', pathOf('the appliance'))
   .option('--name <name>', "the new VM's name (default: the appliance's, made unique)")
   .option('--json', 'machine-readable output (NDJSON progress, then the VM)')
   .action(async (file: string, o: { name?: string; json?: boolean }) =>
@@ -189,7 +162,7 @@ program
         })
         .finally(() => progress.dispose())
       if (o.json) progress.printResult(vm)
-      else console.log(`Imported "${vm.name}" (${vm.id}).`)
+      else console.log(`Imported "${safe(vm.name)}" (${vm.id}).`)
     }),
   )
 
@@ -197,7 +170,7 @@ program
   .command('export')
   .description('write a stopped VM as an OVA (OVF 1.x, streamOptimized VMDK, SHA-256 manifest)')
   .argument('<name>', 'VM name or UUID')
-  .argument('<file>', 'the .ova to write (must not exist)', absolute)
+  .argument('<file>', 'the .ova to write (must not exist)', pathOf('export'))
   .option('--json', 'machine-readable output (NDJSON progress, then {path, bytes})')
   .action(async (name: string, file: string, o: { json?: boolean }) =>
     withHost(!!o.json, async (c) => {
@@ -206,14 +179,14 @@ program
         .call('vm.export', { vm: name, path: file, job: progress.job })
         .finally(() => progress.dispose())
       if (o.json) progress.printResult(r)
-      else console.log(`Exported "${name}" to ${r.path} (${r.bytes} bytes).`)
+      else console.log(`Exported "${safe(name)}" to ${safe(r.path)} (${r.bytes} bytes).`)
     }),
   )
 
 program
   .command('inspect')
   .description('what an ISO, disk image, appliance or kernel is, its OS, and good settings for a VM from it')
-  .argument('<file>', 'the file to look into', absolute)
+  .argument('<file>', 'the file to look into', pathOf('inspect'))
   .option('--json', 'machine-readable output')
   .action(async (file: string, o: { json?: boolean }) =>
     withHost(!!o.json, async (c) => {
@@ -249,7 +222,7 @@ program
       }
       const vm = await c.call('vm.update', params)
       if (o.json) printJson(vm)
-      else console.log(`Changed "${vm.name}".`)
+      else console.log(`Changed "${safe(vm.name)}".`)
     }),
   )
 
@@ -264,7 +237,7 @@ program
       if (o.qemuArgv) {
         const { argv } = await c.call('vm.qemuArgv', { vm: name })
         if (o.json) printJson(argv)
-        else console.log(shellQuote(argv))
+        else console.log(terminalCommandLine(argv))
         return
       }
       const vm = await c.call('vm.info', { vm: name })
@@ -288,7 +261,7 @@ for (const [cmd, method, verb] of [
       withHost(!!o.json, async (c) => {
         const vm = await c.call(method, { vm: name })
         if (o.json) printJson(vm)
-        else console.log(`${verb} "${vm.name}".`)
+        else console.log(`${verb} "${safe(vm.name)}".`)
       }),
     )
 }
@@ -306,7 +279,7 @@ program
       if (o.json) printJson(vm)
       else {
         const how = vm.lastExit?.kind === 'guest' ? 'the guest shut down' : 'powered off'
-        console.log(`Stopped "${vm.name}" (${how}).`)
+        console.log(`Stopped "${safe(vm.name)}" (${how}).`)
       }
     }),
   )
@@ -325,13 +298,15 @@ program
           throw new VireoError('invalid_request', 'deleting a VM needs --yes when not run interactively')
         const { createInterface } = await import('node:readline/promises')
         const rl = createInterface({ input: process.stdin, output: process.stdout })
-        const answer = await rl.question(`Delete "${name}"${o.keepDisks ? '' : ' and its disks'}? [y/N] `)
+        const answer = await rl.question(
+          `Delete "${safe(name)}"${o.keepDisks ? '' : ' and its disks'}? [y/N] `,
+        )
         rl.close()
         if (!/^y(es)?$/i.test(answer.trim())) return
       }
       await c.call('vm.delete', { vm: name, keepDisks: !!o.keepDisks })
       if (o.json) printJson({})
-      else console.log(`Deleted "${name}".`)
+      else console.log(`Deleted "${safe(name)}".`)
     }),
   )
 
@@ -359,14 +334,14 @@ program
   .command('screenshot')
   .description("save a PNG of the VM's screen")
   .argument('<name>', 'VM name or UUID')
-  .argument('<file>', 'where to write the PNG', absolute)
+  .argument('<file>', 'where to write the PNG', pathOf('screenshot'))
   .option('--json', 'machine-readable output')
   .action(async (name: string, file: string, o: { json?: boolean }) =>
     withHost(!!o.json, async (c) => {
       const shot = await c.call('vm.screenshot', { vm: name })
       writeFileSync(file, Buffer.from(shot.png, 'base64'))
       if (o.json) printJson({ file, width: shot.width, height: shot.height })
-      else console.log(`Saved ${shot.width}x${shot.height} screenshot to ${file}.`)
+      else console.log(`Saved ${shot.width}x${shot.height} screenshot to ${safe(file)}.`)
     }),
   )
 
@@ -394,7 +369,7 @@ program
         log: (l) => process.stderr.write(`${l}\n`),
       })
       if (o.json) printJson({ url: host.url, port: host.port, token: host.token })
-      else console.log(`Vireo is serving ${host.url}`)
+      else console.log(`Vireo is serving ${safe(host.url ?? '')}`)
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void host.stop())
       await host.stopped
       process.exit(0)
@@ -465,7 +440,7 @@ program
       }
       const vm = await c.call('nic.update', params)
       if (o.json) printJson(vm)
-      else console.log(`Changed the card "${nic}" of "${vm.name}".`)
+      else console.log(`Changed the card "${safe(nic)}" of "${safe(vm.name)}".`)
     }),
   )
 
@@ -481,7 +456,7 @@ disk
     withHost(!!o.json, async (c) => {
       const r = await c.call('disk.check', { vm: name, disk: id, repair: !!o.repair })
       if (o.json) printJson(r)
-      else console.log(r.report)
+      else console.log(safeBlock(r.report))
       process.exitCode = { clean: 0, leaks: 3, corrupt: 2, unreadable: 2 }[r.verdict]
     }),
   )
@@ -490,13 +465,13 @@ disk
   .description('grow a disk (also while the VM runs); the guest then grows its partitions')
   .argument('<name>', 'VM name or UUID')
   .argument('<disk>', 'the disk id (see vireo info)')
-  .argument('<size>', 'the new size, e.g. 40G')
+  .argument('<size>', 'the new size, e.g. 40G', sizeOf('the new size'))
   .option('--json', 'machine-readable output')
   .action(async (name: string, id: string, size: string, o: { json?: boolean }) =>
     withHost(!!o.json, async (c) => {
       const vm = await c.call('disk.resize', { vm: name, disk: id, size })
       if (o.json) printJson(vm)
-      else console.log(`The disk "${id}" of "${vm.name}" is now ${size}.`)
+      else console.log(`The disk "${safe(id)}" of "${safe(vm.name)}" is now ${safe(size)}.`)
     }),
   )
 for (const verb of ['compact', 'convert'] as const) {
@@ -522,15 +497,13 @@ for (const verb of ['compact', 'convert'] as const) {
       ).finally(() => progress.dispose())
       if (o.json) progress.printResult(vm)
       else
-        console.log(`The disk "${id}" of "${vm.name}" is ${verb === 'compact' ? 'compacted' : 'now qcow2'}.`)
+        console.log(
+          `The disk "${safe(id)}" of "${safe(vm.name)}" is ${verb === 'compact' ? 'compacted' : 'now qcow2'}.`,
+        )
     }),
   )
 }
 
-const onOff = (flag: string) => (v: string) => {
-  if (v !== 'on' && v !== 'off') throw new VireoError('invalid_request', `${flag} is on or off (got "${v}")`)
-  return v === 'on'
-}
 disk
   .command('set')
   .description("change a stopped VM's disk: bus, cache mode, discard, zero detection, read-only, I/O thread")
@@ -580,7 +553,7 @@ disk
       }
       const vm = await c.call('disk.update', params)
       if (o.json) printJson(vm)
-      else console.log(`Changed the disk "${id}" of "${vm.name}".`)
+      else console.log(`Changed the disk "${safe(id)}" of "${safe(vm.name)}".`)
     }),
   )
 
@@ -591,14 +564,14 @@ program
   )
   .argument('<name>', 'VM name or UUID')
   .addArgument(new Argument('<kind>', 'what to attach').choices(['disk', 'nic', 'cdrom']))
-  .option('--iso <path>', 'cdrom: the disc image to insert', absolute)
+  .option('--iso <path>', 'cdrom: the disc image to insert', pathOf('--iso'))
   .option('--cdrom <id>', 'cdrom: which CD drive (default: the first)')
-  .option('--size <size>', 'disk: a new empty qcow2 of this size in the VM folder, e.g. 8G')
-  .option('--image <path>', 'disk: an existing qcow2 or raw image, used in place', absolute)
+  .option('--size <size>', 'disk: a new empty qcow2 of this size in the VM folder, e.g. 8G', sizeOf('--size'))
+  .option('--image <path>', 'disk: an existing qcow2 or raw image, used in place', pathOf('--image'))
   .option(
     '--allow-backing <file>',
     'disk: a file the --image reads besides itself (its backing file, data file or extent); repeatable',
-    absoluteList,
+    pathList('--allow-backing'),
   )
   .addOption(
     new Option(
@@ -632,7 +605,7 @@ program
           ...(o.cdrom ? { cdrom: o.cdrom } : {}),
         })
         if (o.json) printJson(vm)
-        else console.log(`Inserted ${o.iso} into "${vm.name}".`)
+        else console.log(`Inserted ${safe(o.iso)} into "${safe(vm.name)}".`)
         return
       }
       const { cdrom, json: _json, ...rest } = o
@@ -645,7 +618,7 @@ program
       const before = o.json ? null : await c.call('vm.info', { vm: name })
       const vm = await c.call('device.attach', params)
       if (o.json || !before) printJson(vm)
-      else console.log(`Attached ${addedDevice(before, vm)} to "${vm.name}".`)
+      else console.log(`Attached ${addedDevice(before, vm)} to "${safe(vm.name)}".`)
     }),
   )
 
@@ -682,7 +655,7 @@ program
         ...(o.cdrom ? { cdrom: o.cdrom } : {}),
       })
       if (o.json) printJson(vm)
-      else console.log(`Ejected the disc of "${vm.name}".`)
+      else console.log(`Ejected the disc of "${safe(vm.name)}".`)
     }),
   )
 
@@ -703,7 +676,7 @@ snapshot
       if (o.json) progress.printResult(r)
       else
         console.log(
-          `Took the ${r.kind === 'live' ? 'live' : 'disk-only'} snapshot "${r.name}" (${r.id}) of "${name}".`,
+          `Took the ${r.kind === 'live' ? 'live' : 'disk-only'} snapshot "${safe(r.name)}" (${safe(r.id)}) of "${safe(name)}".`,
         )
     }),
   )
@@ -744,8 +717,8 @@ for (const verb of ['revert', 'delete'] as const) {
         else
           console.log(
             verb === 'revert'
-              ? `Reverted "${name}" to "${snap}".`
-              : `Deleted the snapshot "${snap}" of "${name}".`,
+              ? `Reverted "${safe(name)}" to "${safe(snap)}".`
+              : `Deleted the snapshot "${safe(snap)}" of "${safe(name)}".`,
           )
       }),
     )
@@ -772,7 +745,8 @@ program
         })
         .finally(() => progress.dispose())
       if (o.json) progress.printResult(vm)
-      else console.log(`Cloned "${name}" as "${vm.name}" (${vm.id})${o.linked ? ', linked' : ''}.`)
+      else
+        console.log(`Cloned "${safe(name)}" as "${safe(vm.name)}" (${vm.id})${o.linked ? ', linked' : ''}.`)
     }),
   )
 
@@ -784,17 +758,19 @@ host
     const client = await connectIfRunning(dataDir())
     if (!client) {
       if (o.json) printJson({ running: false, dataDir: dataDir() })
-      else console.log(`No Vireo host is running for ${dataDir()}.`)
+      else console.log(`No Vireo host is running for ${safe(dataDir())}.`)
       return
     }
     try {
       const info = await client.call('host.info', {})
       if (o.json) printJson({ running: true, ...info })
       else {
-        console.log(`Vireo ${info.version} host, pid ${info.pid}, data dir ${info.dataDir}`)
-        console.log(`Socket: ${info.socketPath}${info.url ? `, serving ${info.url}` : ''}`)
-        console.log(`QEMU: ${info.qemu ? `${info.qemu.version} (${info.qemu.binary})` : 'not found'}`)
-        if (info.accelerator) console.log(`Accelerator: ${info.accelerator.reason}`)
+        console.log(`Vireo ${info.version} host, pid ${info.pid}, data dir ${safe(info.dataDir)}`)
+        console.log(`Socket: ${safe(info.socketPath)}${info.url ? `, serving ${safe(info.url)}` : ''}`)
+        console.log(
+          `QEMU: ${info.qemu ? `${safe(info.qemu.version)} (${safe(info.qemu.binary)})` : 'not found'}`,
+        )
+        if (info.accelerator) console.log(`Accelerator: ${safe(info.accelerator.reason)}`)
         console.log(`VMs: ${info.vms.total}, running ${info.vms.running}`)
       }
     } catch (err) {
@@ -812,7 +788,7 @@ host
     // so --stop-vms starts one that finds them and then stops them with itself.
     const client = o.stopVms ? await connectOrStart(dataDir()) : await connectIfRunning(dataDir())
     if (!client) {
-      console.log(`No Vireo host is running for ${dataDir()}.`)
+      console.log(`No Vireo host is running for ${safe(dataDir())}.`)
       return
     }
     const info = await client.call('host.info', {})
@@ -832,7 +808,7 @@ host
       const { startHost } = await import('../host/host.ts')
       const h = await startHost({ dataDir: dataDir(), log: (l) => process.stderr.write(`${l}\n`) })
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void h.stop())
-      process.stderr.write(`vireo host ${process.pid} owns ${dataDir()}\n`)
+      process.stderr.write(`vireo host ${process.pid} owns ${safe(dataDir())}\n`)
       await h.stopped
       process.exit(0)
     } catch (err) {

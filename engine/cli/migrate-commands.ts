@@ -5,6 +5,7 @@ import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
 import type { CompatibilityReport, MigrationProgress, MigrationResult } from '../api/migration.ts'
 import { printJson, table } from './output.ts'
+import { safe } from './plain-text.ts'
 
 type WithHost = (json: boolean, fn: (c: RpcClient) => Promise<void>) => Promise<void>
 
@@ -36,10 +37,11 @@ export function progressLine(p: MigrationProgress, width = 24): string {
 }
 
 export function formatReport(r: CompatibilityReport): string {
-  const lines = r.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}: ${c.detail}`)
-  if (r.snapshots.travel.length) lines.push(`      snapshots that travel: ${r.snapshots.travel.join(', ')}`)
+  const lines = r.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${safe(c.what)}: ${safe(c.detail)}`)
+  if (r.snapshots.travel.length)
+    lines.push(`      snapshots that travel: ${r.snapshots.travel.map(safe).join(', ')}`)
   for (const s of r.snapshots.cannotTravel)
-    lines.push(`FAIL  snapshot "${s.name}" cannot travel: ${s.reason}`)
+    lines.push(`FAIL  snapshot "${safe(s.name)}" cannot travel: ${safe(s.reason)}`)
   return lines.join('\n')
 }
 
@@ -47,8 +49,8 @@ export function formatResult(r: MigrationResult): string {
   const how = r.copy ? 'Copied' : 'Moved'
   const time = `${(r.totalMs / 1000).toFixed(1)} s`
   return r.mode === 'live'
-    ? `${how} "${r.name}" to ${r.to} live in ${time}; the guest paused for ${r.downtimeMs} ms.`
-    : `${how} "${r.name}" to ${r.to} in ${time} (${mib(r.bytes)}).`
+    ? `${how} "${safe(r.name)}" to ${r.to} live in ${time}; the guest paused for ${r.downtimeMs} ms.`
+    : `${how} "${safe(r.name)}" to ${r.to} in ${time} (${mib(r.bytes)}).`
 }
 
 const positive = (what: string) => (v: string) => {
@@ -68,9 +70,10 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
         const r = await c.call('host.pairCode', {})
         if (o.json) return printJson(r)
         const mins = Math.round((Date.parse(r.expiresAt) - Date.now()) / 60_000)
-        console.log(`Pairing code: ${r.code}  (valid once, for ${mins} minutes)`)
+        console.log(`Pairing code: ${safe(r.code)}  (valid once, for ${mins} minutes)`)
+        const address = safe(r.address)
         console.log(
-          `On the other host: vireo remote add NAME ${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port} --code ${r.code}`,
+          `On the other host: vireo remote add NAME ${address.includes(':') ? `[${address}]` : address}:${r.port} --code ${safe(r.code)}`,
         )
       }),
     )
@@ -90,7 +93,7 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
         if (o.json) return printJson(r)
         if (!r.listening) return console.log('This host no longer accepts other hosts.')
         console.log(
-          `Accepting other hosts on ${r.listening.address}:${r.listening.port}; show a code with: vireo host pair-code`,
+          `Accepting other hosts on ${safe(r.listening.address)}:${r.listening.port}; show a code with: vireo host pair-code`,
         )
       }),
     )
@@ -107,7 +110,7 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
       withHost(!!o.json, async (c) => {
         const r = await c.call('remote.add', { name, address, code: o.code })
         if (o.json) printJson(r)
-        else console.log(`Paired with ${r.hostName} as "${r.name}" (${r.address}:${r.port}).`)
+        else console.log(`Paired with ${safe(r.hostName)} as "${r.name}" (${safe(r.address)}:${r.port}).`)
       }),
     )
   remote
@@ -123,7 +126,7 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
         console.log(
           table([
             ['NAME', 'ADDRESS', 'HOST', 'PAIRED'],
-            ...r.map((x) => [x.name, `${x.address}:${x.port}`, x.hostName, x.pairedAt]),
+            ...r.map((x) => [x.name, `${safe(x.address)}:${x.port}`, safe(x.hostName), x.pairedAt]),
           ]),
         )
       }),
@@ -137,7 +140,7 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
       withHost(!!o.json, async (c) => {
         await c.call('remote.remove', { name })
         if (o.json) printJson({})
-        else console.log(`Forgot the remote host "${name}".`)
+        else console.log(`Forgot the remote host "${safe(name)}".`)
       }),
     )
 
@@ -181,7 +184,7 @@ export function addMigrationCommands(program: Command, host: Command, withHost: 
           if (name === 'cancel' && vm) {
             await c.call('migration.cancel', { vm })
             if (o.json) printJson({})
-            else console.log(`Cancelling the migration of "${vm}"; it keeps running here.`)
+            else console.log(`Cancelling the migration of "${safe(vm)}"; it keeps running here.`)
             return
           }
           if (!o.to)

@@ -2,6 +2,7 @@
 // and errors as one sentence (or {error:{code,message}}) on stderr.
 import { VireoError, type ErrorCode } from '../api/errors.ts'
 import type { VmInfo, VmSummary } from '../api/rpc.ts'
+import { safe } from './plain-text.ts'
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n')
@@ -18,27 +19,27 @@ export function formatList(vms: VmSummary[]): string {
   if (vms.length === 0) return 'No VMs yet. Create one with: vireo create NAME --iso PATH'
   return table([
     ['NAME', 'STATE', 'CPUS', 'MEMORY', 'ID'],
-    ...vms.map((v) => [v.name, v.state, String(v.cpus), `${v.memoryMiB} MiB`, v.id]),
+    ...vms.map((v) => [safe(v.name), v.state, String(v.cpus), `${v.memoryMiB} MiB`, safe(v.id)]),
   ])
 }
 
 export function formatInfo(vm: VmInfo): string {
   const c = vm.config
   const lines = [
-    `Name:        ${vm.name}`,
-    `ID:          ${vm.id}`,
+    `Name:        ${safe(vm.name)}`,
+    `ID:          ${safe(vm.id)}`,
     `State:       ${vm.state}${vm.runtime ? ` (pid ${vm.runtime.pid}, ${vm.runtime.accelerator})` : ''}`,
-    `Machine:     ${c.machine.version}, ${c.firmware === 'uefi' ? 'UEFI' : 'BIOS'}`,
+    `Machine:     ${safe(c.machine.version)}, ${c.firmware === 'uefi' ? 'UEFI' : 'BIOS'}`,
     `CPUs:        ${c.cpus}`,
     `Memory:      ${c.memoryMiB} MiB`,
     `Boot order:  ${c.bootOrder.join(', ')}`,
-    ...(c.os ? [`OS:          ${c.os}`] : []),
+    ...(c.os ? [`OS:          ${safe(c.os)}`] : []),
     ...(c.directBoot
       ? [
-          `Kernel:      ${c.directBoot.kernel}${c.directBoot.initrd ? ` (initrd ${c.directBoot.initrd})` : ''}${c.directBoot.cmdline ? `, command line "${c.directBoot.cmdline}"` : ''}`,
+          `Kernel:      ${safe(c.directBoot.kernel)}${c.directBoot.initrd ? ` (initrd ${safe(c.directBoot.initrd)})` : ''}${c.directBoot.cmdline ? `, command line "${safe(c.directBoot.cmdline)}"` : ''}`,
         ]
       : []),
-    `Folder:      ${vm.dir}`,
+    `Folder:      ${safe(vm.dir)}`,
   ]
   for (const d of c.disks) {
     const extras = [
@@ -47,9 +48,12 @@ export function formatInfo(vm: VmInfo): string {
       d.readOnly ? 'read-only' : null,
       d.iothread ? 'I/O thread' : null,
     ].filter(Boolean)
-    lines.push(`Disk ${d.id}:  ${d.path} (${[d.format, d.bus, `cache ${d.cache}`, ...extras].join(', ')})`)
+    lines.push(
+      `Disk ${safe(d.id)}:  ${safe(d.path)} (${[d.format, d.bus, `cache ${d.cache}`, ...extras].join(', ')})`,
+    )
   }
-  for (const cd of c.cdroms) lines.push(`CD ${cd.id}:    ${cd.path ?? '(empty)'} (${cd.bus})`)
+  for (const cd of c.cdroms)
+    lines.push(`CD ${safe(cd.id)}:    ${cd.path === null ? '(empty)' : safe(cd.path)} (${cd.bus})`)
   for (const n of c.nics) {
     const forwards =
       n.network.mode === 'nat' && n.network.portForwards.length > 0
@@ -58,11 +62,11 @@ export function formatInfo(vm: VmInfo): string {
     const cable = n.linkUp ? '' : ', cable unplugged'
     const network =
       n.network.mode === 'internal'
-        ? `internal:${n.network.name}${n.network.dhcp ? ` (DHCP ${n.network.dhcp.subnet})` : ''}`
+        ? `internal:${safe(n.network.name)}${n.network.dhcp ? ` (DHCP ${n.network.dhcp.subnet})` : ''}`
         : n.network.mode
-    lines.push(`NIC ${n.id}:   ${n.model}, ${n.mac}, ${network}${forwards}${cable}`)
+    lines.push(`NIC ${safe(n.id)}:   ${n.model}, ${safe(n.mac)}, ${network}${forwards}${cable}`)
   }
-  if (vm.lastError) lines.push(`Last error:  ${vm.lastError}`)
+  if (vm.lastError) lines.push(`Last error:  ${safe(vm.lastError)}`)
   return lines.join('\n')
 }
 
@@ -73,5 +77,5 @@ export function errorCode(err: unknown): ErrorCode {
 export function reportError(err: unknown, json: boolean): void {
   const message = err instanceof Error ? err.message : String(err)
   if (json) process.stderr.write(JSON.stringify({ error: { code: errorCode(err), message } }) + '\n')
-  else process.stderr.write(`vireo: ${message.replace(/\.?$/, '.')}\n`)
+  else process.stderr.write(`vireo: ${safe(message).replace(/\.?$/, '.')}\n`)
 }

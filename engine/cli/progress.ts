@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { RpcClient } from '../api/client.ts'
 import type { Disposable } from '../api/transport.ts'
 import type { JobProgress } from '../api/rpc.ts'
+import { safe } from './plain-text.ts'
 
 export interface FollowedJob extends Disposable {
   /** Pass this as the request's `job`. */
@@ -38,10 +39,12 @@ export function followJob(client: RpcClient, json: boolean): FollowedJob {
 }
 
 export function describe(p: JobProgress): string {
-  if (p.unit === 'percent') return `${p.phase}: ${p.done.toFixed(1)}%`
-  if (p.total === null) return `${p.phase}: ${formatAmount(p.done, p.unit)}`
+  // The phase names files ("converting disk.vmdk to qcow2"), which may hold anything.
+  const phase = safe(p.phase)
+  if (p.unit === 'percent') return `${phase}: ${p.done.toFixed(1)}%`
+  if (p.total === null) return `${phase}: ${formatAmount(p.done, p.unit)}`
   const pct = p.total > 0 ? ` (${((100 * p.done) / p.total).toFixed(1)}%)` : ''
-  return `${p.phase}: ${formatAmount(p.done, p.unit)} of ${formatAmount(p.total, p.unit)}${pct}`
+  return `${phase}: ${formatAmount(p.done, p.unit)} of ${formatAmount(p.total, p.unit)}${pct}`
 }
 
 function formatAmount(n: number, unit: JobProgress['unit']): string {

@@ -1,8 +1,18 @@
 // Changing the disc in a running VM's CD drive. The disc is the same pair of block nodes the
 // command line makes (cdromMediumBlockdevs), so a drive whose disc was changed live looks to QEMU
 // exactly like one started with that disc: a later snapshot load or migration finds the same nodes.
+import { inspectForCreate, type InspectDeps } from '../images/inspect-image.ts'
 import { cdromMediumBlockdevs, cdromNodeNames } from '../qemu/argv/cdrom.ts'
 import type { QmpClient } from '../qmp/client.ts'
+
+/**
+ * A disc is checked as `create --iso` checks it, running or stopped: an ISO 9660 image cut short
+ * (a download that stopped) is refused in words rather than handed to the guest. A file that is no
+ * ISO at all is left to the guest's firmware, as at create.
+ */
+export async function checkDisc(path: string, deps: InspectDeps): Promise<void> {
+  await inspectForCreate(path, 'iso', deps)
+}
 
 async function namedNodes(qmp: QmpClient): Promise<Set<string>> {
   const nodes = await qmp.execute('query-named-block-nodes', { flat: true })

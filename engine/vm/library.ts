@@ -1,9 +1,12 @@
 // The VM library: one folder per VM under <data dir>/vms/<uuid>, each with vm.json, disks/ and logs/.
-// Names are display names (unique per host, case-insensitively); ids are UUIDs.
+// Names are display names, unique per host under nameKey (case, Unicode normalization and invisible
+// characters aside); ids are UUIDs.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { VireoError } from '../api/errors.ts'
-import { VmConfig, type VmConfigInput } from '../api/vm-config.ts'
+import { readInput } from '../api/input-errors.ts'
+import { nameKey, VmConfig, type VmConfigInput } from '../api/vm-config.ts'
+import { quoted } from '../api/visible-text.ts'
 import { writeJsonAtomic } from './atomic-file.ts'
 
 export interface VmRecord {
@@ -38,7 +41,7 @@ export class VmLibrary {
       const file = join(dir, 'vm.json')
       if (!existsSync(file)) continue
       try {
-        const config = VmConfig.parse(JSON.parse(readFileSync(file, 'utf8')))
+        const config = readInput(VmConfig, JSON.parse(readFileSync(file, 'utf8')), 'the VM settings')
         if (config.id !== entry.name) throw new Error(`vm.json says id ${config.id}`)
         this.vms.set(config.id, { config, dir })
       } catch (err) {
@@ -55,9 +58,9 @@ export class VmLibrary {
   resolve(ref: string): VmRecord {
     const byId = this.vms.get(ref.toLowerCase())
     if (byId) return byId
-    const wanted = ref.trim().toLowerCase()
-    for (const rec of this.vms.values()) if (rec.config.name.toLowerCase() === wanted) return rec
-    throw new VireoError('not_found', `there is no VM named "${ref}"`)
+    const wanted = nameKey(ref)
+    for (const rec of this.vms.values()) if (nameKey(rec.config.name) === wanted) return rec
+    throw new VireoError('not_found', `there is no VM named ${quoted(ref)}`)
   }
 
   find(ref: string): VmRecord | null {
@@ -69,10 +72,13 @@ export class VmLibrary {
   }
 
   assertNameFree(name: string, exceptId?: string): void {
-    const wanted = name.trim().toLowerCase()
+    const wanted = nameKey(name)
     for (const rec of this.vms.values()) {
-      if (rec.config.id !== exceptId && rec.config.name.toLowerCase() === wanted) {
-        throw new VireoError('conflict', `a VM named "${rec.config.name}" already exists`)
+      if (rec.config.id !== exceptId && nameKey(rec.config.name) === wanted) {
+        throw new VireoError(
+          'conflict',
+          `a VM named ${quoted(rec.config.name)} already exists; choose another name`,
+        )
       }
     }
   }
@@ -83,7 +89,7 @@ export class VmLibrary {
 
   /** Writes a new VM's folder. The caller has made the folder and its disks already. */
   add(input: VmConfigInput): VmRecord {
-    const config = VmConfig.parse(input)
+    const config = this.checked(input)
     this.assertNameFree(config.name)
     const dir = this.dirFor(config.id)
     mkdirSync(join(dir, 'logs'), { recursive: true })
@@ -94,13 +100,19 @@ export class VmLibrary {
   }
 
   save(input: VmConfigInput): VmRecord {
-    const config = VmConfig.parse(input)
+    const config = this.checked(input)
     const rec = this.vms.get(config.id)
     if (!rec) throw new VireoError('not_found', `no VM with id ${config.id}`)
-    this.assertNameFree(config.name, config.id)
+    // Only a new name must be free: two look-alike names an older Vireo let in still save.
+    if (config.name !== rec.config.name) this.assertNameFree(config.name, config.id)
     writeJsonAtomic(join(rec.dir, 'vm.json'), config)
     rec.config = config
     return rec
+  }
+
+  /** What the engine built is checked like a file: failing it is Vireo's bug, said in one line. */
+  private checked(input: VmConfigInput): VmConfig {
+    return readInput(VmConfig, input, 'the VM settings Vireo made', 'internal')
   }
 
   /**

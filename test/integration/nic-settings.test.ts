@@ -84,7 +84,9 @@ describe('vireo nic', () => {
     expect(running.stderr).toMatch(/"web" is running: shut it down to change the model of "net0"/)
     await vireoOk(dataDir, ['stop', 'web', '--force'])
     const twice = await vireo(dataDir, ['nic', 'web', 'net0', '--forward', '7000:1', '--forward', '7000:2'])
-    expect(twice.stderr).toMatch(/forwards tcp 127.0.0.1:7000 twice/)
+    expect(twice.stderr).toMatch(
+      /port forwards tcp 127\.0\.0\.1:7000 → 1 and tcp 127\.0\.0\.1:7000 → 2 both want tcp port 7000 on the host/,
+    )
     const mac = (JSON.parse(await vireoOk(dataDir, ['info', 'web', '--json'])) as VmInfo).config.nics[0]!.mac
     await vireoOk(dataDir, ['create', 'other'])
     const taken = await vireo(dataDir, ['nic', 'other', 'net0', '--mac', mac])

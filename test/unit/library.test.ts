@@ -101,7 +101,9 @@ describe('sizes', () => {
     expect(parseSize('8G')).toBe(8 * 2 ** 30)
     expect(parseSize('512M')).toBe(512 * 2 ** 20)
     expect(parseSize('1.5GiB')).toBe(1.5 * 2 ** 30)
-    expect(() => parseSize('lots')).toThrow(/not a size/)
+    expect(() => parseSize('lots')).toThrow(
+      /a size is a number with an optional unit, e.g. 8G or 512M, not "lots"/,
+    )
     expect(() => parseSize('10K')).toThrow(/at least 1 MiB/)
   })
 })

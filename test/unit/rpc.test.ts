@@ -133,9 +133,20 @@ describe.each(transports)('RPC over %s', (_name, make) => {
       {
         type: 'response',
         id: -1,
-        error: { code: 'invalid_request', message: 'not a valid request envelope' },
+        error: {
+          code: 'invalid_request',
+          message:
+            'this message is not a request; send {"type": "request", "id": N, "method": NAME, "params": {…}}',
+        },
       },
-      { type: 'response', id: 7, error: { code: 'invalid_request', message: 'unknown method "vm.explode"' } },
+      {
+        type: 'response',
+        id: 7,
+        error: {
+          code: 'invalid_request',
+          message: 'there is no method "vm.explode"; the methods are listed in engine/api/rpc.ts',
+        },
+      },
     ])
   })
 
