@@ -4,6 +4,8 @@
 import { readFileSync, statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
+import type { ThrottledLog } from './conn-guard.ts'
+import { say } from './refusal.ts'
 import { tokenMatches } from './token.ts'
 
 const TYPES: Record<string, string> = {
@@ -43,7 +45,7 @@ export function makeHttpHandler(opts: {
   /** Host header check against DNS rebinding; every request passes it or gets 421. */
   hostAllowed: (host: string) => boolean
   root?: string
-  log?: (l: string) => void
+  log?: ThrottledLog
 }) {
   const root = opts.root ?? rendererDir()
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -53,25 +55,30 @@ export function makeHttpHandler(opts: {
     res.setHeader('Content-Security-Policy', CSP)
     const url = req.url ?? '/'
     const host = req.headers.host ?? ''
+    if (!host) return say(res, 400, 'a request must name this host in its Host header; send one')
     if (!opts.hostAllowed(host)) {
-      opts.log?.(`refused an HTTP request for Host "${host}"`)
-      res.writeHead(421).end()
-      return
+      opts.log?.say('http host header', `refused an HTTP request for Host "${host}"`)
+      return say(res, 421, `this host does not answer to the name "${host}"; use its IP address or localhost`)
     }
     const origin = req.headers.origin
     if (req.method === 'POST' && origin !== undefined && origin !== `http://${host}`) {
-      res.writeHead(403).end()
-      return
+      return say(
+        res,
+        403,
+        `a page from ${origin} may not post to this host; open the URL vireo serve printed`,
+      )
     }
     if (req.method === 'POST' && url === '/sign-in') return signIn(req, res, opts.token, opts.log)
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405).end()
-      return
+      return say(
+        res,
+        405,
+        `${req.method ?? 'this method'} is not served here; only GET, HEAD and the sign-in POST are`,
+      )
     }
     const path = safeJoin(root, url === '/' ? '/index.html' : url)
     if (!path) {
-      res.writeHead(400).end()
-      return
+      return say(res, 400, 'that path leaves the renderer; ask for a file of the page')
     }
     try {
       if (!statSync(path).isFile()) throw new Error('not a file')
@@ -83,23 +90,31 @@ export function makeHttpHandler(opts: {
       res.end(req.method === 'HEAD' ? undefined : body)
     } catch {
       if (url === '/' || url === '/index.html') {
-        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
-        res.end('Vireo host: the renderer is not built (npm run build:renderer). The CLI works meanwhile.\n')
-        return
+        return say(res, 503, 'the renderer is not built (npm run build:renderer); the CLI works meanwhile')
       }
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n')
+      say(res, 404, 'there is no such file in the renderer; open / instead')
     }
   }
 }
 
-function signIn(req: IncomingMessage, res: ServerResponse, token: string, log?: (l: string) => void): void {
+/** The sign-in body is `{"token":"…"}`: anything larger is not one. */
+const SIGN_IN_MAX_BYTES = 4096
+
+function signIn(req: IncomingMessage, res: ServerResponse, token: string, log?: ThrottledLog): void {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > SIGN_IN_MAX_BYTES) return tooLarge(req, res)
   let body = ''
+  let refused = false
   req.setEncoding('utf8')
   req.on('data', (d: string) => {
     body += d
-    if (body.length > 4096) req.destroy()
+    if (body.length > SIGN_IN_MAX_BYTES && !refused) {
+      refused = true
+      tooLarge(req, res)
+    }
   })
   req.on('end', () => {
+    if (refused) return
     let given: unknown
     try {
       given = (JSON.parse(body) as { token?: unknown }).token
@@ -107,8 +122,8 @@ function signIn(req: IncomingMessage, res: ServerResponse, token: string, log?: 
       given = null
     }
     if (typeof given !== 'string' || !tokenMatches(token, given)) {
-      log?.(`refused a sign-in from ${req.socket.remoteAddress ?? '?'}: wrong token`)
-      res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"the token was not accepted"}')
+      log?.say('sign-in', `refused a sign-in from ${req.socket.remoteAddress ?? '?'}: wrong token`)
+      say(res, 401, '{"error":"the token was not accepted"}', true)
       return
     }
     res.writeHead(204, {
@@ -116,4 +131,11 @@ function signIn(req: IncomingMessage, res: ServerResponse, token: string, log?: 
     })
     res.end()
   })
+}
+
+/** Answered at once and the connection closed: reading on would only feed the sender. */
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('Connection', 'close')
+  say(res, 413, `a sign-in is at most ${SIGN_IN_MAX_BYTES} bytes; send only {"token": "..."}`)
+  res.once('finish', () => req.socket.destroySoon())
 }

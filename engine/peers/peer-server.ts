@@ -2,15 +2,17 @@
 // RPC over WebSocket with the token). Another Vireo host opens TLS-PSK with the key of its pairing;
 // the first byte of a TLS connection is a handshake record (0x16), which no HTTP request starts
 // with, so one port serves both and a host's control traffic needs no port of its own.
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http'
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Server as NetServer, Socket } from 'node:net'
 import { TLSSocket, type TLSSocketOptions, type TlsOptions } from 'node:tls'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { deadline, type ConnectionGuard, type ThrottledLog } from '../host/conn-guard.ts'
+import type { ConnectionLimits } from '../host/conn-limits.ts'
+import { frontDoor } from '../host/front-door.ts'
+import { limitedHttpServer } from '../host/limited-http.ts'
+import { say } from '../host/refusal.ts'
+import { refuseUpgrade } from '../host/rpc-upgrade.ts'
+import { watchLiveness } from '../host/ws-liveness.ts'
 import type { Peer, TrustStore } from './trust-store.ts'
 import { channelKey, PSK_TLS } from './peer-keys.ts'
 
@@ -25,29 +27,40 @@ export interface PeerServerOptions {
   onPeerSocket: (ws: WebSocket, peer: Peer) => void
   /** A paired host's plain HTTP request (file uploads of a migration). */
   onPeerRequest: (req: IncomingMessage, res: ServerResponse, peer: Peer) => void
-  log: (line: string) => void
+  limits: ConnectionLimits
+  /** Counts the port's connections, browsers' and hosts' alike. */
+  guard: ConnectionGuard
+  log: ThrottledLog
 }
 
 export interface PeerServer {
   server: NetServer
   /** Open peer sessions, closed when the host stops. */
   sockets: Set<WebSocket>
+  /** Stops the deadline checks of the inner HTTP servers (the port itself is closed by its owner). */
+  close(): void
 }
 
 export function createPeerServer(opts: PeerServerOptions): PeerServer {
   const peerOf = new WeakMap<Socket, Peer>()
   const sockets = new Set<WebSocket>()
-  const peerHttp = createHttpServer((req, res) => {
-    const peer = peerOf.get(req.socket)
-    if (!peer) return void res.writeHead(401).end()
-    opts.onPeerRequest(req, res, peer)
-  })
+  const peerHttp = limitedHttpServer(
+    opts.limits,
+    { wholeRequest: false, log: opts.log, name: 'the serve port (paired hosts)' },
+    (req, res) => {
+      const peer = peerOf.get(req.socket)
+      if (!peer) return say(res, 401, 'only a paired host may send this; pair with vireo remote add')
+      opts.onPeerRequest(req, res, peer)
+    },
+  )
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 })
   peerHttp.on('upgrade', (req, socket, head) => {
     const peer = peerOf.get(req.socket)
     if (!peer || req.url !== PEER_RPC_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      return
+      return refuseUpgrade(socket, {
+        status: 404,
+        sentence: `there is no host endpoint at ${req.url ?? ''}; a paired host's RPC is at ${PEER_RPC_PATH}`,
+      })
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws)
@@ -57,10 +70,12 @@ export function createPeerServer(opts: PeerServerOptions): PeerServer {
     })
   })
 
-  const server = createNetServer((socket) => {
-    socket.once('data', (first) => {
-      socket.pause()
-      socket.unshift(first)
+  const server = frontDoor({
+    guard: opts.guard,
+    firstByteMs: opts.limits.firstByteMs,
+    log: opts.log,
+    name: 'the serve port',
+    onFirstBytes: (socket, first) => {
       if (first[0] !== TLS_HANDSHAKE) {
         opts.http.emit('connection', socket)
         socket.resume()
@@ -68,6 +83,12 @@ export function createPeerServer(opts: PeerServerOptions): PeerServer {
       }
       const who = socket.remoteAddress ?? '?'
       let identity: string | null = null
+      const handshake = deadline(socket, opts.limits.tlsHandshakeMs, () =>
+        opts.log.say(
+          'tls handshake',
+          `closed a host connection from ${who}: its TLS handshake did not finish within ${opts.limits.tlsHandshakeMs} ms`,
+        ),
+      )
       // Node's TLSSocket takes pskCallback at run time; its typings list it only for tls.Server.
       const tlsOptions: TLSSocketOptions & Pick<TlsOptions, 'pskCallback'> = {
         isServer: true,
@@ -82,21 +103,23 @@ export function createPeerServer(opts: PeerServerOptions): PeerServer {
       }
       const tlsSocket: TLSSocket = new TLSSocket(socket, tlsOptions)
       tlsSocket.on('secure', () => {
+        handshake.clear()
         if (!peerOf.has(tlsSocket)) tlsSocket.destroy()
         else peerHttp.emit('connection', tlsSocket)
       })
       tlsSocket.on('error', (err) => {
-        opts.log(
+        opts.log.say(
+          identity ? 'tls: not paired' : 'tls: handshake failed',
           identity && !opts.trust.byHostId(identity)
             ? `refused a host connection from ${who}: host ${identity} is not paired with this one`
             : `refused a host connection from ${who}: ${err.message}`,
         )
         tlsSocket.destroy()
+        socket.destroy()
       })
-    })
-    socket.on('error', () => socket.destroy())
+    },
   })
-  return { server, sockets }
+  return { server, sockets, close: () => void peerHttp.close(() => undefined) }
 }
 
 /**
@@ -104,12 +127,5 @@ export function createPeerServer(opts: PeerServerOptions): PeerServer {
  * socket that misses three is closed, so a migration's other side learns within 15 s.
  */
 export function keepAlive(ws: WebSocket, intervalMs = 5_000, missed = 3): void {
-  let lastPong = Date.now()
-  ws.on('pong', () => (lastPong = Date.now()))
-  const timer = setInterval(() => {
-    if (Date.now() - lastPong > intervalMs * missed) ws.terminate()
-    else ws.ping()
-  }, intervalMs)
-  timer.unref()
-  ws.on('close', () => clearInterval(timer))
+  watchLiveness(ws, { firstMs: intervalMs * missed, intervalMs, missed })
 }

@@ -61,8 +61,8 @@ describe('vireo serve', () => {
 
   it('refuses a foreign Origin and a rebound Host name even with the token', async () => {
     const protocols = [`vireo.token.${host.token}`]
-    expect(await attempt({ protocols, headers: { Origin: 'http://evil.example' } })).toBe(401)
-    expect(await attempt({ protocols, headers: { Host: `evil.example:${host.port}` } })).toBe(401)
+    expect(await attempt({ protocols, headers: { Origin: 'http://evil.example' } })).toBe(403)
+    expect(await attempt({ protocols, headers: { Host: `evil.example:${host.port}` } })).toBe(421)
     expect(
       await attempt({
         protocols,
