@@ -833,7 +833,15 @@ export class Engine implements RpcBackend {
     }
   }
 
-  async launchContext(e: Entry): Promise<{ ctx: LaunchContext; qemu: QemuInstallation }> {
+  /**
+   * What QEMU needs to start `e`. With `launch`, every disk's chain must walk and pass its check, or
+   * nothing starts; otherwise (a command line shown, a change checked) a disk whose chain does not
+   * walk is rendered as one node, since that QEMU never runs.
+   */
+  async launchContext(
+    e: Entry,
+    opts: { launch?: boolean } = {},
+  ): Promise<{ ctx: LaunchContext; qemu: QemuInstallation }> {
     const qemu = await this.qemu()
     const c = e.record.config
     const accel = c.accelerator === 'tcg' ? 'tcg' : (await this.accelerator()).chosen
@@ -853,6 +861,7 @@ export class Engine implements RpcBackend {
       c,
       paths.vmDir,
       firmware ? { abs: firmware.vars, libraryDir: this.layout.vmsDir } : null,
+      { strict: opts.launch ?? false },
     )
     return {
       qemu,
@@ -911,7 +920,7 @@ export class Engine implements RpcBackend {
       this.networks.assertCompatible(c.id, internalPorts(c, this.pathsOf(e.record).runtimeDir))
       this.setState(e, 'starting')
       try {
-        const { ctx, qemu } = await this.launchContext(e)
+        const { ctx, qemu } = await this.launchContext(e, { launch: true })
         if (e.needsCheck) await this.repairDisks(e, qemu)
         const argv = buildQemuArgv(c, ctx)
         const unplugged = nicsWithLinkDown(c)
@@ -1139,7 +1148,7 @@ export class Engine implements RpcBackend {
       needsCheck: false,
       busy: Promise.resolve(),
     }
-    const { ctx, qemu } = await this.launchContext(e)
+    const { ctx, qemu } = await this.launchContext(e, { launch: true })
     const running = await RunningVm.launch({
       paths: this.pathsOf(e.record),
       vmId: config.id,

@@ -19,8 +19,17 @@ export function vmChains(
   config: VmConfig,
   vmDir: string,
   nvram: { abs: string; libraryDir: string } | null,
+  opts: { strict: boolean },
 ): Record<string, ChainLink[]> {
   const out: Record<string, ChainLink[]> = {}
+  const walk = (f: () => ChainLink[]): ChainLink[] | null => {
+    try {
+      return f()
+    } catch (err) {
+      if (opts.strict) throw err
+      return null
+    }
+  }
   for (const d of config.disks) {
     const top = isAbsolute(d.path) ? d.path : resolve(vmDir, d.path)
     // VMs made before chains were checked carry no list: what they already read stays allowed,
@@ -29,11 +38,13 @@ export function vmChains(
       d.trusted === undefined
         ? undefined
         : { named: [...d.trusted, ...(isAbsolute(d.path) ? [d.path] : [])], insideDirs: [vmDir] }
-    out[d.id] = links(walkImageChain(top, { format: d.format, ...(policy ? { policy } : {}) }))
+    const chain = walk(() => links(walkImageChain(top, { format: d.format, ...(policy ? { policy } : {}) })))
+    if (chain) out[d.id] = chain
   }
   if (nvram) {
     const policy = { named: [], insideDirs: [vmDir, nvram.libraryDir] }
-    out['nvram'] = links(walkImageChain(nvram.abs, { format: 'qcow2', policy }))
+    const chain = walk(() => links(walkImageChain(nvram.abs, { format: 'qcow2', policy })))
+    if (chain) out['nvram'] = chain
   }
   return out
 }
