@@ -9,6 +9,7 @@ import { VireoError } from '../api/errors.ts'
 import type { CreateVmParams, UpdateDiskParams, UpdateNicParams, UpdateVmParams } from '../api/rpc.ts'
 import type { PortForward } from '../api/vm-config.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
+import { ensureDataDir } from '../host/ensure-data-dir.ts'
 import { shellQuote } from '../qemu/argv/shell-quote.ts'
 import { runConsole } from './console.ts'
 import { followJob } from './progress.ts'
@@ -32,6 +33,8 @@ program
   .description('Vireo: run virtual machines on QEMU')
   .option('--data-dir <dir>', 'the library to use (default: the user data dir)')
   .showHelpAfterError()
+  // Every command makes the data dir it is given, or says why it cannot, before anything else.
+  .hook('preAction', () => void ensureDataDir(dataDir()))
 
 function dataDir(): string {
   const dir = program.opts<{ dataDir?: string }>().dataDir

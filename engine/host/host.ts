@@ -15,6 +15,7 @@ import { PAIR_PATH } from '../peers/pairing.ts'
 import { createPeerServer } from '../peers/peer-server.ts'
 import type { HostRecord } from './host-record.ts'
 import { loadAccept, saveAccept } from './accept-file.ts'
+import { prepareHostDataDir } from './private-modes.ts'
 
 export interface HostOptions {
   dataDir: string
@@ -36,6 +37,7 @@ export interface RunningHost {
 
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const log = opts.log ?? (() => undefined)
+  prepareHostDataDir(opts.dataDir, log)
   let stopping: Promise<void> | null = null
   // host.stop over RPC can only arrive once the host is up and `stop` below is bound.
   let stopHost: ((o: { stopVms?: boolean }) => Promise<void>) | null = null

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { isAbsolute, join, resolve } from 'node:path'
 import { VireoError } from '../api/errors.ts'
 import { VmConfig, type VmConfigInput } from '../api/vm-config.ts'
+import { DATA_DIR_MODE } from '../host/data-dir.ts'
 import { writeJsonAtomic } from './atomic-file.ts'
 
 export interface VmRecord {
@@ -29,7 +30,7 @@ export class VmLibrary {
   }
 
   load(): void {
-    mkdirSync(this.vmsDir, { recursive: true })
+    mkdirSync(this.vmsDir, { recursive: true, mode: DATA_DIR_MODE })
     this.vms.clear()
     this.problems.length = 0
     for (const entry of readdirSync(this.vmsDir, { withFileTypes: true })) {
@@ -86,7 +87,7 @@ export class VmLibrary {
     const config = VmConfig.parse(input)
     this.assertNameFree(config.name)
     const dir = this.dirFor(config.id)
-    mkdirSync(join(dir, 'logs'), { recursive: true })
+    mkdirSync(join(dir, 'logs'), { recursive: true, mode: DATA_DIR_MODE })
     writeJsonAtomic(join(dir, 'vm.json'), config)
     const rec = { config, dir }
     this.vms.set(config.id, rec)
@@ -116,7 +117,7 @@ export class VmLibrary {
       const disksDir = join(rec.dir, 'disks')
       if (existsSync(disksDir)) {
         kept = join(this.vmsDir, '..', 'kept-disks', id)
-        mkdirSync(join(kept, '..'), { recursive: true })
+        mkdirSync(join(kept, '..'), { recursive: true, mode: DATA_DIR_MODE })
         rmSync(kept, { recursive: true, force: true })
         // Same filesystem: a rename, never a copy of gigabytes.
         renameSync(disksDir, kept)
