@@ -37,7 +37,7 @@ export interface RunningHost {
 
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const log = opts.log ?? (() => undefined)
-  prepareHostDataDir(opts.dataDir, log)
+  prepareHostDataDir(opts.dataDir, log, opts.env)
   let stopping: Promise<void> | null = null
   // host.stop over RPC can only arrive once the host is up and `stop` below is bound.
   let stopHost: ((o: { stopVms?: boolean }) => Promise<void>) | null = null

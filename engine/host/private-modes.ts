@@ -10,7 +10,9 @@
 import { chmodSync, existsSync, lstatSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
+import { dataDirLayout } from './data-dir.ts'
 import { ensureDataDir } from './ensure-data-dir.ts'
+import { ensureRuntimeBase } from './runtime-base.ts'
 
 export const PRIVATE_UMASK = 0o077
 
@@ -29,9 +31,14 @@ const VIREO_ENTRIES = [
 /** Present once the data dir's modes were tightened. */
 export const TIGHTENED_MARKER = '.private'
 
-/** Makes the data dir ready for a host in this process: made, checked, private. */
-export function prepareHostDataDir(dir: string, log: (line: string) => void = () => undefined): string {
+/** Makes the data dir ready for a host in this process: made, checked, private, and its sockets' too. */
+export function prepareHostDataDir(
+  dir: string,
+  log: (line: string) => void = () => undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const root = ensureDataDir(dir)
+  ensureRuntimeBase(dataDirLayout(root, env).runtimeRoot)
   usePrivateUmask()
   tightenDataDir(root, log)
   return root
