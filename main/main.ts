@@ -7,6 +7,7 @@ import { registerAppScheme, serveAppScheme } from './app-protocol.ts'
 import { EngineProcess } from './engine-process.ts'
 import { registerIpc } from './ipc.ts'
 import { installMenu } from './menu.ts'
+import { ensureDataDir } from '../engine/host/ensure-data-dir.ts'
 import { appPaths, dataDirFromCommandLine } from './paths.ts'
 import {
   BACKGROUND_HOST_FLAG,
@@ -141,6 +142,16 @@ function runApp(): void {
       isPackaged: app.isPackaged,
       openLibraryFolder: () => void shell.openPath(dataDir),
     })
+    // Said here in a dialog of its own, rather than as an engine that failed to start.
+    try {
+      ensureDataDir(dataDir)
+    } catch (err) {
+      const m = (err as Error).message
+      dialog.showErrorBox('Vireo cannot use its data folder', `${m.charAt(0).toUpperCase()}${m.slice(1)}.`)
+      quitting = true
+      app.quit()
+      return
+    }
     const e = new EngineProcess({
       entry: paths.engineEntry,
       dataDir,

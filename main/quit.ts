@@ -130,7 +130,7 @@ export function spawnBackgroundHost(
   spawner: Spawner = spawn,
 ): number | undefined {
   const logDir = join(dataDir, 'logs')
-  mkdirSync(logDir, { recursive: true })
+  mkdirSync(logDir, { recursive: true, mode: 0o700 })
   const log = openSync(join(logDir, 'host.log'), 'a', 0o600)
   try {
     const child = spawner(cmd.command, cmd.args, {

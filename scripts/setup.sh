@@ -25,13 +25,24 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 source scripts/env.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A checkout whose node_modules or dist is a link to another checkout's (a git worktree, say) shares
+# that one's: npm ci or a build here would empty or rewrite it under everyone using it, so setup
+# leaves it to the checkout it belongs to.
+if [ -L node_modules ]; then
+  echo "setup: node_modules is shared with $(readlink node_modules); leaving it as it is" >&2
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
   # Native addons must compile against Node 24's headers, not the system Node's.
   npm_config_nodedir="$VIREO_NODE_HOME" npm ci --no-audit --no-fund
 fi
 
-# The renderer and the desktop shell: `vireo serve` serves dist/renderer.
-npm run build
+# The renderer and the desktop shell: `vireo serve` serves dist/renderer. VIREO_REUSE_BUILD=1 keeps
+# a complete build that is there already (the quick start's own test, whose dist/ may be shared).
+if { [ "${VIREO_REUSE_BUILD:-}" = 1 ] || [ -L dist ]; } && [ -f dist/renderer/index.html ] &&
+  [ -f dist/main/main.js ] && [ -f dist/preload/preload.cjs ]; then
+  echo "setup: reusing the build in dist/" >&2
+else
+  npm run build
+fi
 
 bash scripts/build-test-guest.sh

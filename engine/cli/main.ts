@@ -8,6 +8,7 @@ import { VireoError } from '../api/errors.ts'
 import type { CreateVmParams, UpdateDiskParams, UpdateNicParams, UpdateVmParams } from '../api/rpc.ts'
 import type { PortForward } from '../api/vm-config.ts'
 import { defaultDataDir } from '../host/data-dir.ts'
+import { ensureDataDir } from '../host/ensure-data-dir.ts'
 import { runConsole } from './console.ts'
 import { followJob } from './progress.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
@@ -41,6 +42,8 @@ program
   .description('Vireo: run virtual machines on QEMU')
   .option('--data-dir <dir>', 'the library to use (default: the user data dir)', dataDirOption)
   .showHelpAfterError()
+  // Every command makes the data dir it is given, or says why it cannot, before anything else.
+  .hook('preAction', () => void ensureDataDir(dataDir()))
 escapeCommanderOutput(program)
 
 function dataDir(): string {

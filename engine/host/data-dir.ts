@@ -3,6 +3,13 @@ import { createHash } from 'node:crypto'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
+/**
+ * A data dir holds guests' disks, memory images and the keys of paired hosts: its user's alone.
+ * Unprivileged containers (a later issue) will need their mapped root to traverse it: grant that
+ * with one ACL entry (--x for that uid), never a wider mode.
+ */
+export const DATA_DIR_MODE = 0o700
+
 /** The platform's user data dir, the same one Electron's app.getPath('userData') gives for "Vireo". */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env.VIREO_DATA_DIR) return resolve(env.VIREO_DATA_DIR)

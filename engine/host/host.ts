@@ -18,6 +18,7 @@ import { say } from './refusal.ts'
 import { attachWebSocket } from './rpc-upgrade.ts'
 import { openServePort, type ServePort } from './serve-port.ts'
 import { loadOrCreateToken } from './token.ts'
+import { prepareHostDataDir } from './private-modes.ts'
 
 export interface HostOptions {
   dataDir: string
@@ -44,6 +45,7 @@ const STOP_GRACE_MS = 1_000
 
 export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const log = opts.log ?? (() => undefined)
+  prepareHostDataDir(opts.dataDir, log, opts.env)
   const limits = resolveLimits(opts.env ?? process.env, opts.limits)
   const noisy = new ThrottledLog(log)
   let stopping: Promise<void> | null = null

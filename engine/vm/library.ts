@@ -7,6 +7,7 @@ import { VireoError } from '../api/errors.ts'
 import { readInput } from '../api/input-errors.ts'
 import { nameKey, VmConfig, type VmConfigInput } from '../api/vm-config.ts'
 import { quoted } from '../api/visible-text.ts'
+import { DATA_DIR_MODE } from '../host/data-dir.ts'
 import { writeJsonAtomic } from './atomic-file.ts'
 
 export interface VmRecord {
@@ -32,7 +33,7 @@ export class VmLibrary {
   }
 
   load(): void {
-    mkdirSync(this.vmsDir, { recursive: true })
+    mkdirSync(this.vmsDir, { recursive: true, mode: DATA_DIR_MODE })
     this.vms.clear()
     this.problems.length = 0
     for (const entry of readdirSync(this.vmsDir, { withFileTypes: true })) {
@@ -92,7 +93,7 @@ export class VmLibrary {
     const config = this.checked(input)
     this.assertNameFree(config.name)
     const dir = this.dirFor(config.id)
-    mkdirSync(join(dir, 'logs'), { recursive: true })
+    mkdirSync(join(dir, 'logs'), { recursive: true, mode: DATA_DIR_MODE })
     writeJsonAtomic(join(dir, 'vm.json'), config)
     const rec = { config, dir }
     this.vms.set(config.id, rec)
@@ -128,7 +129,7 @@ export class VmLibrary {
       const disksDir = join(rec.dir, 'disks')
       if (existsSync(disksDir)) {
         kept = join(this.vmsDir, '..', 'kept-disks', id)
-        mkdirSync(join(kept, '..'), { recursive: true })
+        mkdirSync(join(kept, '..'), { recursive: true, mode: DATA_DIR_MODE })
         rmSync(kept, { recursive: true, force: true })
         // Same filesystem: a rename, never a copy of gigabytes.
         renameSync(disksDir, kept)
