@@ -188,6 +188,9 @@ export class Engine implements RpcBackend {
   /** The engine goes away; running VMs stay up (unless asked) for the next engine to adopt. */
   async dispose(opts: { stopVms?: boolean } = {}): Promise<void> {
     const running = [...this.entries.values()].flatMap((e) => (e.running ? [e.running] : []))
+    // Migrations first: an outgoing one resumes its guest here, an incoming one ends its QEMU.
+    for (const ac of this.outgoing.values()) ac.abort()
+    await this.incoming.dispose()
     if (opts.stopVms) await Promise.all(running.map((r) => r.shutdown(30_000).catch(() => undefined)))
     else for (const r of running) r.detach()
     this.networks.dispose()
@@ -1305,9 +1308,10 @@ export class Engine implements RpcBackend {
       findSnapshot(loadIndex(e.record.dir), p.snapshot)
       const began = performance.now()
       if (e.running) {
-        await e.running.powerOff()
+        const old = e.running
+        await old.powerOff()
         // The exit handler lets go of the old QEMU (and its sockets) before a new one starts.
-        for (let i = 0; e.running && i < 500; i++) await new Promise((r) => setTimeout(r, 10))
+        await old.whenExited()
       }
       this.setState(e, 'restoring')
       try {

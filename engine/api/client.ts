@@ -53,12 +53,47 @@ export class RpcClient {
     transport.onClose(() => this.handleClose())
   }
 
-  call<M extends MethodName>(method: M, params: ParamsIn<M>): Promise<Result<M>> {
+  /**
+   * One request. With `timeoutMs`, a reply that has not come by then fails the call (the request
+   * may still run in the engine; its late reply is dropped). Long jobs (a conversion, a migration)
+   * take no timeout: their progress comes as events.
+   */
+  call<M extends MethodName>(
+    method: M,
+    params: ParamsIn<M>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<Result<M>> {
     if (this.closed)
       return Promise.reject(new VireoError('unavailable', 'the connection to the engine is closed'))
     const id = this.nextId++
     return new Promise<Result<M>>((resolve, reject) => {
-      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject })
+      let timer: ReturnType<typeof setTimeout> | null = null
+      const settle = () => {
+        if (timer) clearTimeout(timer)
+        this.pending.delete(id)
+      }
+      this.pending.set(id, {
+        method,
+        resolve: (v) => {
+          settle()
+          resolve(v as Result<M>)
+        },
+        reject: (e) => {
+          settle()
+          reject(e)
+        },
+      })
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.pending.delete(id)
+          reject(
+            new VireoError(
+              'timeout',
+              `the engine did not answer ${method} within ${Math.ceil(opts.timeoutMs! / 1000)} s`,
+            ),
+          )
+        }, opts.timeoutMs)
+      }
       this.transport.send({ type: 'request', id, method, params })
     })
   }

@@ -21,6 +21,9 @@ export class SerialConsole {
   private socket: Socket | null = null
   private readonly output = new Listeners<Uint8Array>()
   private disposed = false
+  /** The connection being made (not yet `socket`), and the timer of the next try. */
+  private dialing: Socket | null = null
+  private retry: NodeJS.Timeout | null = null
   private pendingInput: Uint8Array[] = []
 
   constructor(socketPath: string, logFile: string) {
@@ -67,6 +70,11 @@ export class SerialConsole {
     this.watcher?.close()
     if (this.poll) clearInterval(this.poll)
     this.socket?.destroy()
+    // A connection still being made would otherwise complete after dispose and stay open.
+    this.dialing?.destroy()
+    this.dialing = null
+    if (this.retry) clearTimeout(this.retry)
+    this.retry = null
     if (this.fd !== null) closeSync(this.fd)
     this.fd = null
     this.output.clear()
@@ -75,7 +83,9 @@ export class SerialConsole {
   private connectSocket(attempt: number): void {
     if (this.disposed) return
     const sock = connect(this.socketPath)
+    this.dialing = sock
     sock.on('connect', () => {
+      if (this.dialing === sock) this.dialing = null
       this.socket = sock
       for (const b of this.pendingInput.splice(0)) sock.write(b)
     })
@@ -87,7 +97,11 @@ export class SerialConsole {
     })
     sock.on('close', () => {
       if (this.socket === sock) this.socket = null
-      if (!this.disposed && attempt < 50) setTimeout(() => this.connectSocket(attempt + 1), 100).unref()
+      if (this.dialing === sock) this.dialing = null
+      if (!this.disposed && attempt < 50) {
+        this.retry = setTimeout(() => this.connectSocket(attempt + 1), 100)
+        this.retry.unref()
+      }
     })
   }
 

@@ -339,6 +339,22 @@ export class IncomingMigrations {
       if (m.session === session && !m.committed) await this.drop(m, 'the source host went away')
   }
 
+  /**
+   * The host is stopping: every migration not yet committed is dropped (its QEMU, folder and
+   * reaper go), waiting at most `graceMs` for each QEMU to end.
+   */
+  async dispose(graceMs = 10_000): Promise<void> {
+    await Promise.all(
+      [...this.active.values()].map((m) =>
+        Promise.race([
+          this.drop(m, 'this host is stopping'),
+          new Promise((r) => setTimeout(r, graceMs).unref()),
+        ]),
+      ),
+    )
+    for (const m of this.active.values()) m.reaper?.kill()
+  }
+
   private async drop(m: Incoming, reason: string): Promise<void> {
     if (m.committed) return
     this.host.log(`dropping the incoming migration of "${m.plan.config.name}": ${reason}`)

@@ -57,18 +57,36 @@ export class QemuProcess {
     if (!isAlive(this.pid) || isZombie(this.pid)) this.markExited({ code: null, signal: null })
   }
 
-  onExit(handler: (info: ExitInfo) => void): void {
-    if (this.exited) handler(this.exited)
-    else this.waiters.push(handler)
+  /** Calls `handler` once QEMU has exited (at once if it has); dispose to stop waiting. */
+  onExit(handler: (info: ExitInfo) => void): { dispose(): void } {
+    if (this.exited) {
+      handler(this.exited)
+      return { dispose: () => undefined }
+    }
+    this.waiters.push(handler)
+    return {
+      dispose: () => {
+        const i = this.waiters.indexOf(handler)
+        if (i >= 0) this.waiters.splice(i, 1)
+      },
+    }
+  }
+
+  /** How many are waiting for the exit: what a caller that gave up must not leave behind. */
+  get waiting(): number {
+    return this.waiters.length
   }
 
   waitForExit(timeoutMs: number): Promise<ExitInfo | null> {
     return new Promise((resolvePromise) => {
-      const timer = setTimeout(() => resolvePromise(null), timeoutMs)
-      this.onExit((info) => {
+      const waiter = this.onExit((info) => {
         clearTimeout(timer)
         resolvePromise(info)
       })
+      const timer = setTimeout(() => {
+        waiter.dispose()
+        resolvePromise(null)
+      }, timeoutMs)
     })
   }
 

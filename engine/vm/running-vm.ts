@@ -82,6 +82,8 @@ export class RunningVm {
   private guestShutdown = false
   private hostRequestedStop = false
   private exited = false
+  private readonly exitedAll: Promise<void>
+  private markAllExited!: () => void
 
   private constructor(
     paths: VmPaths,
@@ -95,6 +97,7 @@ export class RunningVm {
     this.process = proc
     this.qmp = qmp
     this.state = state
+    this.exitedAll = new Promise((r) => (this.markAllExited = r))
     const files = runtimeFiles(paths)
     this.serial = new SerialConsole(files.serial, files.serialLog)
     this.serial.start()
@@ -158,7 +161,17 @@ export class RunningVm {
         throw err
       }
     }
-    const status = await qmp.execute('query-status')
+    let status
+    try {
+      status = await qmp.execute('query-status')
+    } catch (err) {
+      // Nothing made here outlives a start that failed: the connection, QEMU, its runtime files.
+      qmp.dispose()
+      proc.kill('SIGKILL')
+      await proc.waitForExit(5_000)
+      cleanupRuntime(opts.paths)
+      throw err
+    }
     return new RunningVm(opts.paths, record, proc, qmp, status.running ? 'running' : 'paused')
   }
 
@@ -180,8 +193,17 @@ export class RunningVm {
       return null
     }
     const proc = QemuProcess.adopt(record.pid)
-    const qmp = await QmpClient.connect(files.qmp, { timeoutMs: 10_000, retryUntil: Date.now() + 10_000 })
-    const status = await qmp.execute('query-status')
+    let qmp: QmpClient | null = null
+    let status
+    try {
+      qmp = await QmpClient.connect(files.qmp, { timeoutMs: 10_000, retryUntil: Date.now() + 10_000 })
+      status = await qmp.execute('query-status')
+    } catch (err) {
+      // QEMU stays (it may be busy, or answer the next engine); only what this engine made goes.
+      qmp?.dispose()
+      proc.release()
+      throw err
+    }
     const state: VmState = status.running ? 'running' : status.status === 'shutdown' ? 'stopping' : 'paused'
     return new RunningVm(paths, record, proc, qmp, state)
   }
@@ -196,6 +218,11 @@ export class RunningVm {
 
   onExit(handler: (cause: StopCause) => void) {
     return this.exitListeners.add(handler)
+  }
+
+  /** Settles once QEMU has exited and every exit listener (the engine's included) has run. */
+  whenExited(): Promise<void> {
+    return this.exitedAll
   }
 
   async pause(): Promise<void> {
@@ -307,6 +334,7 @@ export class RunningVm {
     }
     cleanupRuntime(this.paths)
     this.exitListeners.emit(cause)
+    this.markAllExited()
   }
 }
 
@@ -314,8 +342,8 @@ class ExitedEarly extends Error {}
 
 function raceExit<T>(proc: QemuProcess, p: Promise<T>): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    proc.onExit(() => reject(new ExitedEarly('QEMU exited during start-up')))
-    p.then(resolvePromise, reject)
+    const waiter = proc.onExit(() => reject(new ExitedEarly('QEMU exited during start-up')))
+    p.then(resolvePromise, reject).finally(() => waiter.dispose())
   })
 }
 
