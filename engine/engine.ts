@@ -243,6 +243,7 @@ export class Engine implements RpcBackend {
     const c = e.record.config
     return {
       id: c.id,
+      kind: 'vm',
       name: c.name,
       state: e.state,
       ...(c.os ? { os: c.os } : {}),

@@ -48,8 +48,17 @@ export type VmState = z.infer<typeof VmState>
 export const Accelerator = z.enum(['kvm', 'hvf', 'whpx', 'tcg'])
 export type Accelerator = z.infer<typeof Accelerator>
 
+/**
+ * What an instance is: a machine with its own kernel (QEMU), or, next, an OS-level container
+ * sharing the host's kernel. The library, states and RPC speak of both; names are unique across them.
+ */
+export const InstanceKind = z.enum(['vm', 'container'])
+export type InstanceKind = z.infer<typeof InstanceKind>
+
 export const VmSummary = z.object({
   id: z.uuid(),
+  /** A host of an earlier version sends none: all it had were VMs. */
+  kind: InstanceKind.default('vm'),
   name: z.string(),
   state: VmState,
   os: z.string().optional(),

@@ -21,6 +21,7 @@ export function vmInfoOf(input: VmConfigInput, state: VmState = 'stopped'): VmIn
   const config = VmConfig.parse(input)
   return {
     id: config.id,
+    kind: 'vm',
     name: config.name,
     state,
     cpus: config.cpus,

@@ -78,6 +78,7 @@ function engineSide(port: MessagePort): PortLike {
 
 const vm = {
   id: '11111111-1111-4111-8111-111111111111',
+  kind: 'vm' as const,
   name: 'web',
   state: 'running' as const,
   cpus: 1,

@@ -14,6 +14,7 @@ afterEach(cleanup)
 
 const web: VmSummary = {
   id: '11111111-1111-4111-8111-111111111111',
+  kind: 'vm',
   name: 'web',
   state: 'stopped',
   os: 'debian12',
@@ -23,6 +24,7 @@ const web: VmSummary = {
 }
 const db: VmSummary = {
   id: '22222222-2222-4222-8222-222222222222',
+  kind: 'vm',
   name: 'db',
   state: 'running',
   cpus: 4,

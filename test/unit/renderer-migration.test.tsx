@@ -25,6 +25,7 @@ afterEach(cleanup)
 
 const web: VmSummary = {
   id: '11111111-1111-4111-8111-111111111111',
+  kind: 'vm',
   name: 'web',
   state: 'running',
   os: 'debian12',

@@ -16,6 +16,7 @@ import { webSocketTransport, type WebSocketLike } from '../../engine/api/transpo
 
 const vm: VmSummary = {
   id: '1b4e28ba-2fa1-41d2-883f-0016d3cca427',
+  kind: 'vm',
   name: 'a, "b"',
   state: 'running',
   cpus: 1,

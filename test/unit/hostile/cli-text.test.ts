@@ -58,6 +58,7 @@ describe('one field of plain output', () => {
 
 const hostileVm = (): VmInfo => ({
   id: '1b4e28ba-2fa1-41d2-883f-0016d3cca427',
+  kind: 'vm',
   name: 'evil\u202etxt.exe',
   state: 'stopped',
   os: 'linux\x1b[2J',
