@@ -2,7 +2,7 @@
 // TCP when nobody said so on the command line, as the user last chose.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { z } from 'zod'
-import { writeJsonAtomic } from '../vm/atomic-file.ts'
+import { writeJsonAtomic } from '../util/atomic-file.ts'
 
 const Accept = z.object({ address: z.string().min(1), port: z.number().int().min(0).max(65535) })
 export type Accept = z.infer<typeof Accept>

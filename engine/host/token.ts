@@ -1,7 +1,7 @@
 // The access token of a host's TCP listener: made once, kept with mode 0600.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { writeFileAtomic } from '../vm/atomic-file.ts'
+import { writeFileAtomic } from '../util/atomic-file.ts'
 
 export function loadOrCreateToken(file: string): string {
   try {

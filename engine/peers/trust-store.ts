@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { VireoError } from '../api/errors.ts'
 import type { RemoteInfo } from '../api/migration.ts'
-import { writeJsonAtomic } from '../vm/atomic-file.ts'
+import { writeJsonAtomic } from '../util/atomic-file.ts'
 
 const Peer = z.object({
   hostId: z.uuid(),

@@ -6,7 +6,7 @@ import { release } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Accelerator, AcceleratorVerdict } from '../api/rpc.ts'
-import { writeJsonAtomic } from '../vm/atomic-file.ts'
+import { writeJsonAtomic } from '../util/atomic-file.ts'
 import type { QemuInstallation } from './binaries.ts'
 
 export const PROBE_MARKER = 'VIREO-PROBE-OK'

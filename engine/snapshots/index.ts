@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { VireoError } from '../api/errors.ts'
 import { SnapshotInfo } from '../api/rpc.ts'
-import { writeJsonAtomic } from '../vm/atomic-file.ts'
+import { writeJsonAtomic } from '../util/atomic-file.ts'
 
 export const SnapshotRecord = SnapshotInfo.omit({ thumbnail: true }).extend({
   /** Per disk id: the image that was the disk's active layer when taken, immutable since. */

@@ -8,7 +8,7 @@ import { readInput } from '../api/input-errors.ts'
 import { nameKey, VmConfig, type VmConfigInput } from '../api/vm-config.ts'
 import { quoted } from '../api/visible-text.ts'
 import { DATA_DIR_MODE } from '../host/data-dir.ts'
-import { writeJsonAtomic } from './atomic-file.ts'
+import { writeJsonAtomic } from '../util/atomic-file.ts'
 
 export interface VmRecord {
   config: VmConfig

@@ -13,7 +13,7 @@ import { qemuProcessName } from '../qemu/argv/index.ts'
 import { QmpClient } from '../qmp/client.ts'
 import { explainQemuFailure } from '../qemu/qemu-errors.ts'
 import { QemuProcess, type ExitInfo } from '../qemu/qemu-process.ts'
-import { writeJsonAtomic } from './atomic-file.ts'
+import { writeJsonAtomic } from '../util/atomic-file.ts'
 
 /** runtime.json in the VM folder: what a later engine needs to find this QEMU again. */
 export const RuntimeRecord = z.object({
