@@ -798,7 +798,7 @@ host
     await client.call('host.stop', { stopVms: !!o.stopVms })
     client.close()
     // Wait until the host has let go of the data dir, so a following command finds it free.
-    const { isAlive } = await import('../host/process-alive.ts')
+    const { isAlive } = await import('../util/process-alive.ts')
     const deadline = Date.now() + 120_000
     while (isAlive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     console.log('Host stopped.')

@@ -2,7 +2,7 @@
 // whose owner is gone (exited, a zombie, or its pid now someone else's) is stale and is taken over.
 import { openSync, writeSync, closeSync, readFileSync, renameSync, unlinkSync, mkdirSync } from 'node:fs'
 import { VireoError } from '../api/errors.ts'
-import { isSameProcess, ownIdentity, type ProcessIdentity } from './process-alive.ts'
+import { isSameProcess, ownIdentity, type ProcessIdentity } from '../util/process-alive.ts'
 import { dirname } from 'node:path'
 
 /** Locks this process holds: its own pid in a lock file is then not a stale leftover of a reused pid. */

@@ -2,7 +2,7 @@
 // dies (or quits leaving VMs running) does not take its guests along; a new engine adopts them.
 import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { isAlive, isZombie } from '../host/process-alive.ts'
+import { isAlive, isZombie } from '../util/process-alive.ts'
 
 export interface ExitInfo {
   /** null when the process was adopted: only its parent could read its status. */

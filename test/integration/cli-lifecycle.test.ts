@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupDataDir, hostPid, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 import type { VmInfo, VmSummary } from '../../engine/api/rpc.ts'
-import { isAlive } from '../../engine/host/process-alive.ts'
+import { isAlive } from '../../engine/util/process-alive.ts'
 
 const guest = requireTestGuest()
 let dataDir: string

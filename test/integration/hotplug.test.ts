@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VmInfo } from '../../engine/api/rpc.ts'
 import type { VmConfig } from '../../engine/api/vm-config.ts'
-import { isAlive } from '../../engine/host/process-alive.ts'
+import { isAlive } from '../../engine/util/process-alive.ts'
 import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 

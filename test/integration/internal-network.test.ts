@@ -4,7 +4,7 @@
 // DHCP from the engine, and the guests' own udhcpc leases addresses they reach each other on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VmInfo } from '../../engine/api/rpc.ts'
-import { isAlive } from '../../engine/host/process-alive.ts'
+import { isAlive } from '../../engine/util/process-alive.ts'
 import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, requireTestGuest } from '../support/guest.ts'
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SnapshotInfo, SnapshotTree } from '../../engine/api/rpc.ts'
 import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk } from '../support/cli.ts'
 import { GUEST_MARKER, repoRoot, requireTestGuest } from '../support/guest.ts'
-import { isAlive } from '../../engine/host/process-alive.ts'
+import { isAlive } from '../../engine/util/process-alive.ts'
 import { bootBox, COUNTER, readSector, writeSector } from '../support/test-vm.ts'
 
 requireTestGuest()

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openUnixSocket } from '../../engine/cli/connect.ts'
 import { dataDirLayout } from '../../engine/host/data-dir.ts'
-import { isZombie } from '../../engine/host/process-alive.ts'
+import { isZombie } from '../../engine/util/process-alive.ts'
 import { repoRoot } from './guest.ts'
 
 /**

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, resolveLimits } from '../../engine/host/conn-limits.ts'
 import { refusalFor } from '../../engine/host/limited-http.ts'
 import { checkListenAddress, listenRefusal } from '../../engine/host/listen.ts'
 import { DataDirLock, lockHeld, readOwner } from '../../engine/host/lock.ts'
-import { isAlive, isSameProcess, isZombie, processStartTime } from '../../engine/host/process-alive.ts'
+import { isAlive, isSameProcess, isZombie, processStartTime } from '../../engine/util/process-alive.ts'
 import { hostHeaderAllowed } from '../../engine/host/rpc-upgrade.ts'
 
 const refusal = (f: () => unknown) => {
