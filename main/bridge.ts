@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 import type { Disposable } from '../engine/api/transport.ts'
 import { portTransport, type PortLike } from '../engine/api/transports/port.ts'
 import { webSocketTransport, type WebSocketLike } from '../engine/api/transports/websocket.ts'
-import { dataDirLayout } from '../engine/host/data-dir.ts'
+import { dataDirLayout } from '../engine/util/data-dir.ts'
 
 /** The owner's socket as its host.json records it, else where a host of this data dir puts it. */
 export function hostSocketPath(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {

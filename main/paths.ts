@@ -1,7 +1,7 @@
 // Where the app's parts live, in a checkout (`electron .`) and packaged (resources/app.asar, with
 // the engine, the CLI and the QEMU-facing assets unpacked beside it: see electron-builder.yml).
 import { join, resolve } from 'node:path'
-import { defaultDataDir } from '../engine/host/data-dir.ts'
+import { defaultDataDir } from '../engine/util/data-dir.ts'
 
 export interface AppPaths {
   /** app.getAppPath(): the checkout, or …/resources/app.asar. */

@@ -10,7 +10,7 @@ import WebSocket from 'ws'
 import { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
 import { webSocketTransport, type WebSocketLike } from '../api/transports/websocket.ts'
-import { dataDirLayout } from '../host/data-dir.ts'
+import { dataDirLayout } from '../util/data-dir.ts'
 import { HostRecord } from '../host/host-record.ts'
 import { lockHeld } from '../host/lock.ts'
 

@@ -13,7 +13,7 @@ import {
 } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import { VireoError } from '../api/errors.ts'
-import { DATA_DIR_MODE } from './data-dir.ts'
+import { DATA_DIR_MODE } from '../util/data-dir.ts'
 
 /**
  * Linux's PATH_MAX is 4096 with the NUL; Vireo's own paths inside a data dir

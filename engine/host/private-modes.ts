@@ -10,7 +10,7 @@
 import { chmodSync, existsSync, lstatSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
-import { dataDirLayout } from './data-dir.ts'
+import { dataDirLayout } from '../util/data-dir.ts'
 import { ensureDataDir } from './ensure-data-dir.ts'
 import { ensureRuntimeBase } from './runtime-base.ts'
 

@@ -5,7 +5,7 @@
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { VireoError } from '../api/errors.ts'
-import { DATA_DIR_MODE } from './data-dir.ts'
+import { DATA_DIR_MODE } from '../util/data-dir.ts'
 
 /** Makes (or checks) the parent of a data dir's runtime root; returns it. */
 export function ensureRuntimeBase(runtimeRoot: string): string {

@@ -7,7 +7,7 @@ import { VireoError } from '../api/errors.ts'
 import { readInput } from '../api/input-errors.ts'
 import { nameKey, VmConfig, type VmConfigInput } from '../api/vm-config.ts'
 import { quoted } from '../api/visible-text.ts'
-import { DATA_DIR_MODE } from '../host/data-dir.ts'
+import { DATA_DIR_MODE } from '../util/data-dir.ts'
 import { writeJsonAtomic } from '../util/atomic-file.ts'
 
 export interface VmRecord {

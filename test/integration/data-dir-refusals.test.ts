@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { dataDirLayout } from '../../engine/host/data-dir.ts'
+import { dataDirLayout } from '../../engine/util/data-dir.ts'
 import { repoRoot } from '../support/guest.ts'
 
 const isRoot = process.getuid?.() === 0

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openUnixSocket } from '../../engine/cli/connect.ts'
-import { dataDirLayout } from '../../engine/host/data-dir.ts'
+import { dataDirLayout } from '../../engine/util/data-dir.ts'
 import { isZombie } from '../../engine/util/process-alive.ts'
 import { repoRoot } from './guest.ts'
 
