@@ -4,7 +4,7 @@
 import { VireoError } from '../api/errors.ts'
 import type { UpdateDiskParams } from '../api/rpc.ts'
 import type { Disk, VmConfig } from '../api/vm-config.ts'
-import { assignPlacements } from './placement.ts'
+import { assignPlacements } from '../qemu/argv/placement.ts'
 
 const SETTINGS = ['bus', 'cache', 'discard', 'detectZeroes', 'readOnly', 'iothread'] as const
 

@@ -1,14 +1,20 @@
 // A VM's config with a device added or removed: its id, its PCI slot, and the q35 root-port count
 // held still. Pure.
 //
-// The count of pcie-root-ports is part of the machine (engine/devices/placement.ts): a snapshot
+// The count of pcie-root-ports is part of the machine (engine/qemu/argv/placement.ts): a snapshot
 // load or an incoming migration needs the same ports on both sides, so attaching and detaching
 // never change it. A device that takes a spare port takes it from `hotplugSlots`; one that leaves
 // gives it back. Only a stopped VM with no spare port left grows by one port, since nothing then
 // holds the old machine.
 import { VireoError } from '../api/errors.ts'
 import type { Disk, Nic, VmConfig } from '../api/vm-config.ts'
-import { assignPlacements, isPciDisk, nextFreeSlot, pciDevices, rootPortCount } from './placement.ts'
+import {
+  assignPlacements,
+  isPciDisk,
+  nextFreeSlot,
+  pciDevices,
+  rootPortCount,
+} from '../qemu/argv/placement.ts'
 
 export type NewDevice = { kind: 'disk'; device: Disk } | { kind: 'nic'; device: Nic }
 

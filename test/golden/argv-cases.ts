@@ -2,7 +2,7 @@
 // unit test compares the builder's output with them; the integration test starts each one on the
 // real QEMU to prove stock QEMU 7.2 accepts it. Paths are fixed so the goldens never change.
 import { VmConfig, type VmConfigInput } from '../../engine/api/vm-config.ts'
-import { assignPlacements } from '../../engine/devices/placement.ts'
+import { assignPlacements } from '../../engine/qemu/argv/placement.ts'
 import type { LaunchContext } from '../../engine/qemu/argv/index.ts'
 
 export interface ArgvCase {

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { VmConfig, type VmConfigInput } from '../../engine/api/vm-config.ts'
-import { assignPlacements } from '../../engine/devices/placement.ts'
+import { assignPlacements } from '../../engine/qemu/argv/placement.ts'
 import {
   ArgvError,
   buildQemuArgv,

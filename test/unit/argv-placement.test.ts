@@ -7,7 +7,7 @@ import {
   nextFreeSlot,
   PC_FIRST_FREE_SLOT,
   rootPortCount,
-} from '../../engine/devices/placement.ts'
+} from '../../engine/qemu/argv/placement.ts'
 import { buildQemuArgv, rootPortDevices } from '../../engine/qemu/argv/index.ts'
 
 type DiskInput = NonNullable<VmConfigInput['disks']>[number]

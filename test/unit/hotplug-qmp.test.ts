@@ -10,7 +10,7 @@ import { VmConfig } from '../../engine/api/vm-config.ts'
 import { attachDevice, type DeviceChangeContext } from '../../engine/devices/attach.ts'
 import { detachDevice } from '../../engine/devices/detach.ts'
 import { plugDisk, unplug, UnplugTimeoutError } from '../../engine/devices/hotplug-qmp.ts'
-import { assignPlacements, rootPortCount } from '../../engine/devices/placement.ts'
+import { assignPlacements, rootPortCount } from '../../engine/qemu/argv/placement.ts'
 import { diskDevices, type LaunchContext } from '../../engine/qemu/argv/index.ts'
 import { QmpClient } from '../../engine/qmp/client.ts'
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { VmConfig, type Disk, type Nic, type VmConfigInput } from '../../engine/api/vm-config.ts'
 import { findDevice, nextDeviceId, withDevice, withoutDevice } from '../../engine/devices/hotplug-slots.ts'
-import { assignPlacements, rootPortCount } from '../../engine/devices/placement.ts'
+import { assignPlacements, rootPortCount } from '../../engine/qemu/argv/placement.ts'
 import { bootIndexes, buildQemuArgv, type LaunchContext } from '../../engine/qemu/argv/index.ts'
 
 const ctx: LaunchContext = {

@@ -5,7 +5,7 @@
 // ide.5. The pc machine's PIIX3 IDE has ide.0 and ide.1 with units 0 and 1 each; SATA on pc is an
 // added ich9-ahci with the id sata0, whose ports are sata0.0 to sata0.5.
 import type { VmConfig } from '../../api/vm-config.ts'
-import { PCI_LAYOUT } from '../../devices/placement.ts'
+import { PCI_LAYOUT } from './placement.ts'
 import { ArgvError } from './context.ts'
 import type { DeviceJson } from './json.ts'
 import { pciAddr } from './pcie.ts'

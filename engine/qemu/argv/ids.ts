@@ -2,7 +2,7 @@
 // the VM rather than QEMU's "Duplicate ID". Device ids and block node names are separate
 // namespaces in QEMU (a disk's device and its format node share the disk's id on purpose).
 import type { VmConfig } from '../../api/vm-config.ts'
-import { rootPortCount } from '../../devices/placement.ts'
+import { rootPortCount } from './placement.ts'
 import { PC_AHCI_ID, pcAhciController } from './ata-ports.ts'
 import { cdromNodeNames } from './cdrom.ts'
 import { ArgvError } from './context.ts'

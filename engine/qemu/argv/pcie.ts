@@ -2,13 +2,7 @@
 // address is explicit, so the guest sees the same hardware after a hot-plug, a snapshot load or a
 // migration (QEMU would otherwise hand out the next free slot in command-line order).
 import type { PciPlacement, VmConfig } from '../../api/vm-config.ts'
-import {
-  PC_FIRST_FREE_SLOT,
-  PCI_LAYOUT,
-  pciDevices,
-  rootPortCount,
-  type PciDevice,
-} from '../../devices/placement.ts'
+import { PC_FIRST_FREE_SLOT, PCI_LAYOUT, pciDevices, rootPortCount, type PciDevice } from './placement.ts'
 import { ArgvError } from './context.ts'
 import type { DeviceJson } from './json.ts'
 

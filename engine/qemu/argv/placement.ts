@@ -13,8 +13,8 @@
 // the schema has no place for a shared controller, and one controller per disk lets the disk and
 // its controller be hot-plugged and unplugged together. Disks and CD drives on SATA or IDE hang
 // off the AHCI/IDE controller and have no slot.
-import type { Disk, Nic, PciPlacement, VmConfig } from '../api/vm-config.ts'
-import { VireoError } from '../api/errors.ts'
+import type { Disk, Nic, PciPlacement, VmConfig } from '../../api/vm-config.ts'
+import { VireoError } from '../../api/errors.ts'
 
 /** Fixed addresses on the root bus; a stored slot never points at one of these. */
 export const PCI_LAYOUT = {
