@@ -1,8 +1,8 @@
 // Desktop mode: the preload hands this window a MessagePort to the engine, and a fresh one each time
 // the engine restarts (see preload/api.ts). Each port becomes a new RpcClient.
 import { RpcClient } from '../../engine/api/client.ts'
+import { domPortTransport } from '../../engine/api/transports/port.ts'
 import { receiveEnginePorts } from '../../preload/api.ts'
-import { browserPortTransport } from './port-transport.ts'
 
 /** True inside the desktop app, where the preload exposed `window.vireo`. */
 export function inElectron(win: Window = window): boolean {
@@ -12,5 +12,5 @@ export function inElectron(win: Window = window): boolean {
 
 /** Calls `onClient` with a client for every engine port main hands this window; returns a stop. */
 export function connectElectron(onClient: (client: RpcClient) => void): () => void {
-  return receiveEnginePorts((port) => onClient(new RpcClient(browserPortTransport(port))))
+  return receiveEnginePorts((port) => onClient(new RpcClient(domPortTransport(port))))
 }

@@ -1,11 +1,11 @@
-// The renderer's connection layer: the token from the address, the browser-side MessagePort
-// transport (against the engine's own port transport and RPC server), and the WebSocket connect with
-// its plain-words failures.
+// The renderer's connection layer: the token from the address, the page's end of the engine's
+// MessagePort (engine/api's port transport over a DOM port, against the engine's end in Electron's
+// shape and its RPC server), and the WebSocket connect with its plain-words failures.
 import { describe, expect, it, vi } from 'vitest'
 import type { RpcBackend } from '../../engine/api/backend.ts'
 import { RpcClient } from '../../engine/api/client.ts'
 import { serveRpc } from '../../engine/api/server.ts'
-import { portTransport, type PortLike } from '../../engine/api/transports/port.ts'
+import { domPortTransport, portTransport, type PortLike } from '../../engine/api/transports/port.ts'
 import {
   ConnectError,
   connectBrowser,
@@ -15,7 +15,6 @@ import {
   TOKEN_KEY,
   type BrowserConnectOptions,
 } from '../../renderer/connection/browser.ts'
-import { browserPortTransport } from '../../renderer/connection/port-transport.ts'
 
 function memoryStore() {
   const m = new Map<string, string>()
@@ -97,11 +96,11 @@ function echoBackend(): RpcBackend {
   }
 }
 
-describe('browser MessagePort transport', () => {
+describe('the page’s end of the engine’s MessagePort', () => {
   it('carries RPC calls and stream bytes to the engine’s port transport and back', async () => {
     const { port1, port2 } = new MessageChannel()
     serveRpc(portTransport(engineSide(port2)), echoBackend())
-    const client = new RpcClient(browserPortTransport(port1))
+    const client = new RpcClient(domPortTransport(port1))
     expect(await client.call('vm.list', {})).toEqual([vm])
     const stream = await client.openStream('display', 'web')
     const got = new Promise<Uint8Array>((resolve) => stream.onData(resolve))
@@ -112,14 +111,14 @@ describe('browser MessagePort transport', () => {
   })
 
   it('moves a whole frame’s buffer instead of copying it', () => {
-    const posted: Array<{ message: unknown; transfer: Transferable[] }> = []
+    const posted: Array<{ message: unknown; transfer: ArrayBuffer[] }> = []
     const port = {
-      postMessage: (message: unknown, transfer: Transferable[]) => posted.push({ message, transfer }),
+      postMessage: (message: unknown, transfer: ArrayBuffer[]) => posted.push({ message, transfer }),
       addEventListener: () => undefined,
       start: () => undefined,
       close: () => undefined,
     }
-    const t = browserPortTransport(port)
+    const t = domPortTransport(port)
     const whole = new Uint8Array(8)
     t.sendBinary(whole)
     const part = new Uint8Array(16).subarray(4, 8)
@@ -131,6 +130,18 @@ describe('browser MessagePort transport', () => {
       message: { t: 'm', m: { type: 'request', id: 1, method: 'vm.list' } },
       transfer: [],
     })
+  })
+
+  it('never hands the engine’s end a transfer list (Electron’s ports move only ports)', () => {
+    const posted: unknown[][] = []
+    const port: PortLike = {
+      postMessage: (...args: unknown[]) => void posted.push(args),
+      on: () => undefined,
+    }
+    const t = portTransport(port)
+    t.sendBinary(new Uint8Array(8))
+    t.send({ type: 'request', id: 1, method: 'vm.list' })
+    expect(posted.map((args) => args.length)).toEqual([1, 1])
   })
 })
 

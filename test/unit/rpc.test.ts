@@ -11,7 +11,12 @@ import type { EventData, EventName, VmSummary } from '../../engine/api/rpc.ts'
 import { serveRpc } from '../../engine/api/server.ts'
 import { Listeners, type Transport } from '../../engine/api/transport.ts'
 import { inProcessPair } from '../../engine/api/transports/in-process.ts'
-import { portTransport, type PortLike } from '../../engine/api/transports/port.ts'
+import {
+  domPortTransport,
+  portTransport,
+  type DomPort,
+  type PortLike,
+} from '../../engine/api/transports/port.ts'
 import { webSocketTransport, type WebSocketLike } from '../../engine/api/transports/websocket.ts'
 
 const vm: VmSummary = {
@@ -96,6 +101,16 @@ const transports: [string, () => Promise<[Transport, Transport]>][] = [
       const { port1, port2 } = new MessageChannel()
       cleanups.push(() => port1.close())
       return [portTransport(nodePort(port1)), portTransport(nodePort(port2))]
+    },
+  ],
+  [
+    // Both ends as the page holds its end, so frames move. Node's MessagePort is an EventTarget that
+    // hands MessageEvents, though its types name only the generic Event.
+    'DOM MessagePort',
+    async () => {
+      const { port1, port2 } = new MessageChannel()
+      cleanups.push(() => port1.close())
+      return [domPortTransport(port1 as unknown as DomPort), domPortTransport(port2 as unknown as DomPort)]
     },
   ],
   ['WebSocket', wsPair],

@@ -1,10 +1,18 @@
-// A transport over a MessagePort in the shape of Electron's `MessagePortMain` and a utility
-// process's `parentPort` (`postMessage`, and `on('message', e => e.data)`). Stream frames travel as
-// Uint8Array inside the structured clone, never as JSON.
+// A transport over a MessagePort: one wire format for both ends. The engine's end holds Electron's
+// `MessagePortMain` or a utility process's `parentPort` (`on('message', e => e.data)`); the page's
+// end holds a DOM MessagePort (`addEventListener`, `start()`), which `domPortTransport` adapts.
+// JSON envelopes travel as `{t:'m', m}`, stream frames as `{t:'b', b}` with the Uint8Array inside
+// the structured clone, never as JSON.
 import { Listeners, type Transport } from '../transport.ts'
 
+/** A port in the shape the engine's end has (Electron's MessagePortMain). */
 export interface PortLike {
   postMessage(message: unknown): void
+  /**
+   * Posts a message moving `buffer` rather than copying it. Only a DOM MessagePort can: Electron's
+   * MessagePortMain and parentPort take nothing but ports in a transfer list.
+   */
+  postMessageMoving?(message: unknown, buffer: ArrayBuffer): void
   on(event: 'message', listener: (event: { data: unknown }) => void): unknown
   on(event: 'close', listener: () => void): unknown
   start?(): void
@@ -35,7 +43,16 @@ export function portTransport(port: PortLike): Transport {
       if (!closed) port.postMessage({ t: 'm', m: message } satisfies PortMessage)
     },
     sendBinary(frame) {
-      if (!closed) port.postMessage({ t: 'b', b: frame } satisfies PortMessage)
+      if (closed) return
+      const message = { t: 'b', b: frame } satisfies PortMessage
+      // A frame that owns its whole buffer (encodeFrame makes one per write) can move; a view into a
+      // larger buffer cannot without taking the rest of that buffer from its owner.
+      const whole =
+        frame.buffer instanceof ArrayBuffer &&
+        frame.byteOffset === 0 &&
+        frame.byteLength === frame.buffer.byteLength
+      if (whole && port.postMessageMoving) port.postMessageMoving(message, frame.buffer)
+      else port.postMessage(message)
     },
     onMessage: (h) => messages.add(h),
     onBinary: (h) => binaries.add(h),
@@ -47,4 +64,29 @@ export function portTransport(port: PortLike): Transport {
       closes.emit()
     },
   }
+}
+
+/** The part of a DOM MessagePort (the page's end of the engine's port) the adapter needs. */
+export interface DomPort {
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void
+  addEventListener(type: 'message' | 'close', listener: (event: { data: unknown }) => void): void
+  start(): void
+  close(): void
+}
+
+/** A DOM MessagePort in the engine's port shape. */
+export function fromDomPort(port: DomPort): PortLike {
+  return {
+    postMessage: (message) => port.postMessage(message, []),
+    postMessageMoving: (message, buffer) => port.postMessage(message, [buffer]),
+    // Chromium fires `close` on a MessagePort whose other end went away (the engine exited).
+    on: (event: 'message' | 'close', listener: (event: { data: unknown }) => void) =>
+      port.addEventListener(event, listener),
+    start: () => port.start(),
+    close: () => port.close(),
+  }
+}
+
+export function domPortTransport(port: DomPort): Transport {
+  return portTransport(fromDomPort(port))
 }
