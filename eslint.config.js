@@ -1,7 +1,14 @@
-// Lint rules, including the import boundaries of DESIGN.md: the renderer sees only engine/api,
-// and the engine never imports electron (it runs under plain Node as well as in a utility process).
+// Lint rules, including the import boundaries of DESIGN.md as an allowlist per folder
+// (lint/import-allowlist.ts): the renderer sees only engine/api, the engine never imports electron,
+// and each engine folder imports only from the layers below it.
 import js from '@eslint/js'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import tseslint from 'typescript-eslint'
+import { allowlist } from './lint/import-allowlist.ts'
+import { importBoundaries } from './lint/import-boundaries.ts'
+
+const root = dirname(fileURLToPath(import.meta.url))
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.toolchain/**', '.cache/**', 'test-artifacts/**'] },
@@ -15,37 +22,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['engine/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['electron', 'electron/*'], message: 'The engine runs under plain Node: no electron.' },
-            {
-              group: ['**/renderer/**', '**/main/**', '**/preload/**'],
-              message: 'The engine depends on no UI layer.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^(\\.\\./)+engine/(?!api/)',
-              message: 'The renderer may import only engine/api (the contract), nothing else of the engine.',
-            },
-            { group: ['electron', 'node:*'], message: 'The renderer is sandboxed: no electron, no Node.' },
-          ],
-        },
-      ],
-    },
+    files: ['**/*.{js,mjs,cjs,ts,tsx,mts,cts}'],
+    plugins: { vireo: { rules: { 'import-boundaries': importBoundaries } } },
+    rules: { 'vireo/import-boundaries': ['error', { root, allowlist }] },
   },
 )
