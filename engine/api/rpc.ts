@@ -9,7 +9,10 @@ import {
   BootOrder,
   CacheMode,
   CpuCount,
+  DetectZeroes,
   DiskBus,
+  Firmware,
+  MachineKind,
   MacAddress,
   MemoryMiB,
   Network,
@@ -55,7 +58,7 @@ export const VmSummary = z.object({
   os: z.string().optional(),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
-  firmware: z.enum(['bios', 'uefi']),
+  firmware: Firmware,
 })
 export type VmSummary = z.infer<typeof VmSummary>
 
@@ -170,8 +173,8 @@ export const CreateVmParams = z.object({
   /** The first NIC's model, or `none` for a VM without network. */
   nic: z.union([NicModel, z.literal('none')]).optional(),
   diskBus: DiskBus.optional(),
-  firmware: z.enum(['bios', 'uefi']).optional(),
-  machine: z.enum(['q35', 'pc']).optional(),
+  firmware: Firmware.optional(),
+  machine: MachineKind.optional(),
   bootOrder: BootOrder.optional(),
   /** Force software emulation for this VM. */
   accelerator: z.enum(['auto', 'tcg']).optional(),
@@ -194,7 +197,7 @@ export const UpdateVmParams = z
     name: VmName.optional(),
     cpus: CpuCount.optional(),
     memoryMiB: MemoryMiB.optional(),
-    firmware: z.enum(['bios', 'uefi']).optional(),
+    firmware: Firmware.optional(),
     bootOrder: BootOrder.optional(),
   })
   .strict()
@@ -238,7 +241,7 @@ export const UpdateDiskParams = z
     bus: DiskBus.optional(),
     cache: CacheMode.optional(),
     discard: z.boolean().optional(),
-    detectZeroes: z.enum(['off', 'on', 'unmap']).optional(),
+    detectZeroes: DetectZeroes.optional(),
     readOnly: z.boolean().optional(),
     iothread: z.boolean().optional(),
   })
@@ -262,7 +265,7 @@ const Recommend = <T extends z.ZodType>(value: T) => z.object({ value, reason: z
 export const Recommended = z.object({
   memoryMiB: Recommend(MemoryMiB),
   diskSize: Recommend(SizeString.nullable()),
-  firmware: Recommend(z.enum(['bios', 'uefi'])),
+  firmware: Recommend(Firmware),
   nic: Recommend(NicModel),
   diskBus: Recommend(DiskBus),
   cpus: Recommend(CpuCount),
@@ -274,7 +277,7 @@ export const ApplianceSummary = z.object({
   name: z.string(),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
-  firmware: z.enum(['bios', 'uefi']),
+  firmware: Firmware,
   disks: z.array(z.object({ file: z.string(), capacityBytes: z.number(), bus: DiskBus })),
   nics: z.array(z.object({ model: NicModel, mac: z.string().optional() })),
   os: z.string().optional(),
@@ -363,11 +366,15 @@ export const SnapshotTree = z.object({
 })
 export type SnapshotTree = z.infer<typeof SnapshotTree>
 
+/** What device.attach adds: a disk or a network card. */
+export const DeviceKind = z.enum(['disk', 'nic'])
+export type DeviceKind = z.infer<typeof DeviceKind>
+
 /** A device added to a VM, running (hot-plug) or stopped. */
 export const AttachParams = z.discriminatedUnion('kind', [
   z.object({
     vm: Ref,
-    kind: z.literal('disk'),
+    kind: z.literal(DeviceKind.enum.disk),
     /** A new empty qcow2 of this size, or an existing image (used in place). */
     size: SizeString.optional(),
     image: UserPath.optional(),
@@ -377,7 +384,7 @@ export const AttachParams = z.discriminatedUnion('kind', [
   }),
   z.object({
     vm: Ref,
-    kind: z.literal('nic'),
+    kind: z.literal(DeviceKind.enum.nic),
     model: NicModel.optional(),
     network: Network.optional(),
   }),

@@ -1,8 +1,8 @@
 // vireo nic, attach, detach and eject: a VM's network cards, disks and CD drive, running or stopped.
 import { Argument, Option } from 'commander'
 import { VireoError } from '../api/errors.ts'
-import type { UpdateNicParams } from '../api/rpc.ts'
-import type { PortForward } from '../api/vm-config.ts'
+import { DeviceKind, type UpdateNicParams } from '../api/rpc.ts'
+import { NicModel, type PortForward } from '../api/vm-config.ts'
 import {
   addedDevice,
   ATTACH_BUSES,
@@ -26,15 +26,7 @@ export function addDeviceCommands(cli: Cli): void {
     )
     .argument('<name>', 'VM name or UUID')
     .argument('<nic>', 'the card id (see vireo info), e.g. net0')
-    .addOption(
-      new Option('--model <model>', 'card model').choices([
-        'virtio-net',
-        'e1000',
-        'e1000e',
-        'rtl8139',
-        'vmxnet3',
-      ]),
-    )
+    .addOption(new Option('--model <model>', 'card model').choices(NicModel.options))
     .option('--mac <mac>', 'MAC address, e.g. 52:54:00:12:34:56')
     .option(
       '--network <mode>',
@@ -92,7 +84,7 @@ export function addDeviceCommands(cli: Cli): void {
       'attach a disk or a network card to a VM, running (hot-plug) or stopped, or put a disc in the CD drive',
     )
     .argument('<name>', 'VM name or UUID')
-    .addArgument(new Argument('<kind>', 'what to attach').choices(['disk', 'nic', 'cdrom']))
+    .addArgument(new Argument('<kind>', 'what to attach').choices([...DeviceKind.options, 'cdrom']))
     .option('--iso <path>', 'cdrom: the disc image to insert', pathOf('--iso'))
     .option('--cdrom <id>', 'cdrom: which CD drive (default: the first)')
     .option(
@@ -113,13 +105,7 @@ export function addDeviceCommands(cli: Cli): void {
       ).choices(ATTACH_BUSES),
     )
     .addOption(
-      new Option('--model <model>', 'nic: card model (default virtio-net)').choices([
-        'virtio-net',
-        'e1000',
-        'e1000e',
-        'rtl8139',
-        'vmxnet3',
-      ]),
+      new Option('--model <model>', 'nic: card model (default virtio-net)').choices(NicModel.options),
     )
     .option('--network <mode>', 'nic: nat (default), none, or internal:NAME', parseNetworkOption)
     .option(

@@ -2,6 +2,7 @@
 import { Option } from 'commander'
 import { VireoError } from '../api/errors.ts'
 import type { UpdateDiskParams } from '../api/rpc.ts'
+import { CacheMode, DetectZeroes, DiskBus } from '../api/vm-config.ts'
 import { printJson } from './output.ts'
 import { onOff, sizeOf } from './option-values.ts'
 import { safe, safeBlock } from './plain-text.ts'
@@ -80,13 +81,13 @@ export function addDiskCommands({ program, withHost }: Cli): void {
       new Option(
         '--bus <bus>',
         'virtio-blk/virtio-scsi/nvme are paravirtual (fast, need guest drivers); sata/ide are emulated (work everywhere)',
-      ).choices(['virtio-blk', 'virtio-scsi', 'nvme', 'sata', 'ide']),
+      ).choices(DiskBus.options),
     )
     .addOption(
       new Option(
         '--cache <mode>',
         'writeback (fast, safe with flushes), none (no host cache), writethrough (every write synchronous), unsafe (ignores flushes)',
-      ).choices(['none', 'writeback', 'writethrough', 'unsafe']),
+      ).choices(CacheMode.options),
     )
     .option(
       '--discard <on|off>',
@@ -97,7 +98,7 @@ export function addDiskCommands({ program, withHost }: Cli): void {
       new Option(
         '--detect-zeroes <mode>',
         'store written zeroes as holes (unmap) or zero clusters (on)',
-      ).choices(['off', 'on', 'unmap']),
+      ).choices(DetectZeroes.options),
     )
     .option('--read-only <on|off>', 'the guest cannot write the disk', onOff('--read-only'))
     .option(

@@ -1,7 +1,8 @@
 // vireo list, create, modify, info, start, pause, resume, reset, stop and delete: a VM's life.
 import { Option } from 'commander'
 import { VireoError } from '../api/errors.ts'
-import type { CreateVmParams, UpdateVmParams } from '../api/rpc.ts'
+import { DiskMode, type CreateVmParams, type UpdateVmParams } from '../api/rpc.ts'
+import { DiskBus, Firmware, MachineKind, NicModel } from '../api/vm-config.ts'
 import { followJob } from './progress.ts'
 import { formatInfo, formatList, printJson } from './output.ts'
 import { bootOrder, int, pathList, pathOf, sizeOf } from './option-values.ts'
@@ -31,7 +32,7 @@ export function addVmCommands({ program, withHost }: Cli): void {
       new Option(
         '--disk-mode <mode>',
         'use the image in place, put a qcow2 overlay on it, or convert a copy (default: use qcow2/raw, convert others)',
-      ).choices(['use', 'overlay', 'convert']),
+      ).choices(DiskMode.options),
     )
     .option(
       '--allow-backing <file>',
@@ -41,27 +42,10 @@ export function addVmCommands({ program, withHost }: Cli): void {
     .option('--disk-size <size>', 'a new empty qcow2 disk of this size, e.g. 20G', sizeOf('--disk-size'))
     .option('--memory <mib>', 'memory in MiB', int('--memory'))
     .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
-    .addOption(
-      new Option('--nic <model>', 'network card').choices([
-        'virtio-net',
-        'e1000',
-        'e1000e',
-        'rtl8139',
-        'vmxnet3',
-        'none',
-      ]),
-    )
-    .addOption(
-      new Option('--disk-bus <bus>', 'disk bus').choices([
-        'virtio-blk',
-        'virtio-scsi',
-        'nvme',
-        'sata',
-        'ide',
-      ]),
-    )
-    .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
-    .addOption(new Option('--machine <type>', 'machine type').choices(['q35', 'pc']))
+    .addOption(new Option('--nic <model>', 'network card').choices([...NicModel.options, 'none']))
+    .addOption(new Option('--disk-bus <bus>', 'disk bus').choices(DiskBus.options))
+    .addOption(new Option('--firmware <fw>', 'firmware').choices(Firmware.options))
+    .addOption(new Option('--machine <type>', 'machine type').choices(MachineKind.options))
     .option('--tcg', 'always use software emulation for this VM')
     .option(
       '--kernel <path>',
@@ -107,7 +91,7 @@ export function addVmCommands({ program, withHost }: Cli): void {
     .option('--cpus <n>', 'virtual CPUs', int('--cpus'))
     .option('--memory <mib>', 'memory in MiB', int('--memory'))
     .option('--boot <list>', 'boot order, e.g. disk,cdrom or cdrom,disk,network', bootOrder)
-    .addOption(new Option('--firmware <fw>', 'firmware').choices(['bios', 'uefi']))
+    .addOption(new Option('--firmware <fw>', 'firmware').choices(Firmware.options))
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: Record<string, unknown>) =>
       withHost(!!o.json, async (c) => {
