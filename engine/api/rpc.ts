@@ -10,12 +10,14 @@ import {
   CacheMode,
   CpuCount,
   DetectZeroes,
+  Disk,
   DiskBus,
   Firmware,
   MachineKind,
   MacAddress,
   MemoryMiB,
   Network,
+  Nic,
   NicModel,
   VmConfig,
   VmName,
@@ -391,6 +393,17 @@ export const AttachParams = z.discriminatedUnion('kind', [
 ])
 export type AttachParams = z.infer<typeof AttachParams>
 
+/** The device an attach added, as the VM's config now holds it (its id, bus or model, PCI slot …). */
+export const AttachedDevice = z.discriminatedUnion('kind', [
+  Disk.extend({ kind: z.literal(DeviceKind.enum.disk) }),
+  Nic.extend({ kind: z.literal(DeviceKind.enum.nic) }),
+])
+export type AttachedDevice = z.infer<typeof AttachedDevice>
+
+/** What device.attach answers: the new device, so that no caller has to diff configs, and the VM. */
+export const AttachResult = z.object({ device: AttachedDevice, vm: VmInfo })
+export type AttachResult = z.infer<typeof AttachResult>
+
 const Empty = z.object({}).strict()
 
 /** Every method: its params and its result. */
@@ -462,7 +475,7 @@ export const Methods = {
     result: VmInfo,
   },
   /** Adds a disk or a network card, running (hot-plug) or stopped; recorded in vm.json. */
-  'device.attach': { params: AttachParams, result: VmInfo },
+  'device.attach': { params: AttachParams, result: AttachResult },
   /** Removes a disk or a network card by id; a running guest must release it (DEVICE_DELETED). */
   'device.detach': { params: VmRef.extend({ device: Ref }), result: VmInfo },
   'vm.start': { params: VmRef, result: VmInfo },

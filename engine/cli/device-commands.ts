@@ -4,8 +4,8 @@ import { VireoError } from '../api/errors.ts'
 import { DeviceKind, type UpdateNicParams } from '../api/rpc.ts'
 import { NicModel, type PortForward } from '../api/vm-config.ts'
 import {
-  addedDevice,
   ATTACH_BUSES,
+  attachedDevice,
   attachParams,
   detachedMessage,
   type AttachOptions,
@@ -133,11 +133,10 @@ export function addDeviceCommands(cli: Cli): void {
             'invalid_request',
             `--cdrom does not go with attaching a ${kind === 'disk' ? 'disk' : 'network card'}`,
           )
-        const params = attachParams(name, kind as 'disk' | 'nic', rest)
-        const before = o.json ? null : await c.call('vm.info', { vm: name })
-        const vm = await c.call('device.attach', params)
-        if (o.json || !before) printJson(vm)
-        else console.log(`Attached ${addedDevice(before, vm)} to "${safe(vm.name)}".`)
+        const params = attachParams(name, kind as DeviceKind, rest)
+        const attached = await c.call('device.attach', params)
+        if (o.json) printJson(attached)
+        else console.log(`Attached ${attachedDevice(attached.device)} to "${safe(attached.vm.name)}".`)
       }),
     )
 
