@@ -1,4 +1,6 @@
-// vireo nic, attach, detach and eject: a VM's network cards, disks and CD drive, running or stopped.
+// vireo nic, disk …, attach, detach and eject: a VM's network cards, disks and CD drive, running or
+// stopped. The disk commands (disk-commands.ts) are registered from here so that the help lists them
+// between nic and attach, as it always has.
 import { Argument, Option } from 'commander'
 import { VireoError } from '../api/errors.ts'
 import { DeviceKind, type UpdateNicParams } from '../api/rpc.ts'
