@@ -23,6 +23,7 @@ import type {
   UpdateNicParams,
   UpdateDiskParams,
   AttachParams,
+  AttachResult,
 } from './api/rpc.ts'
 import { Listeners } from './api/transport.ts'
 import { VM_CONFIG_SCHEMA_VERSION, VmConfig, type VmConfigInput } from './api/vm-config.ts'
@@ -793,14 +794,15 @@ export class Engine implements RpcBackend {
   }
 
   /** Adds a disk or a network card, hot-plugged when the VM runs; recorded once it is in. */
-  attachDevice(p: AttachParams): Promise<VmInfo> {
+  attachDevice(p: AttachParams): Promise<AttachResult> {
     const e = this.entry(p.vm)
     return this.serial(e, async () => {
       if (p.kind === 'nic' && p.network)
         assertForwardsFree([...e.record.config.nics, { id: 'the new card', network: p.network }])
-      e.record = this.library.save(await attachDevice(await this.deviceContext(e), p))
+      const { config, device } = await attachDevice(await this.deviceContext(e), p)
+      e.record = this.library.save(config)
       this.emit('vm.updated', this.summary(e))
-      return this.info(e)
+      return { device, vm: this.info(e) }
     })
   }
 

@@ -9,10 +9,15 @@ import {
   BootOrder,
   CacheMode,
   CpuCount,
+  DetectZeroes,
+  Disk,
   DiskBus,
+  Firmware,
+  MachineKind,
   MacAddress,
   MemoryMiB,
   Network,
+  Nic,
   NicModel,
   VmConfig,
   VmName,
@@ -64,7 +69,7 @@ export const VmSummary = z.object({
   os: z.string().optional(),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
-  firmware: z.enum(['bios', 'uefi']),
+  firmware: Firmware,
 })
 export type VmSummary = z.infer<typeof VmSummary>
 
@@ -179,8 +184,8 @@ export const CreateVmParams = z.object({
   /** The first NIC's model, or `none` for a VM without network. */
   nic: z.union([NicModel, z.literal('none')]).optional(),
   diskBus: DiskBus.optional(),
-  firmware: z.enum(['bios', 'uefi']).optional(),
-  machine: z.enum(['q35', 'pc']).optional(),
+  firmware: Firmware.optional(),
+  machine: MachineKind.optional(),
   bootOrder: BootOrder.optional(),
   /** Force software emulation for this VM. */
   accelerator: z.enum(['auto', 'tcg']).optional(),
@@ -203,7 +208,7 @@ export const UpdateVmParams = z
     name: VmName.optional(),
     cpus: CpuCount.optional(),
     memoryMiB: MemoryMiB.optional(),
-    firmware: z.enum(['bios', 'uefi']).optional(),
+    firmware: Firmware.optional(),
     bootOrder: BootOrder.optional(),
   })
   .strict()
@@ -247,7 +252,7 @@ export const UpdateDiskParams = z
     bus: DiskBus.optional(),
     cache: CacheMode.optional(),
     discard: z.boolean().optional(),
-    detectZeroes: z.enum(['off', 'on', 'unmap']).optional(),
+    detectZeroes: DetectZeroes.optional(),
     readOnly: z.boolean().optional(),
     iothread: z.boolean().optional(),
   })
@@ -271,7 +276,7 @@ const Recommend = <T extends z.ZodType>(value: T) => z.object({ value, reason: z
 export const Recommended = z.object({
   memoryMiB: Recommend(MemoryMiB),
   diskSize: Recommend(SizeString.nullable()),
-  firmware: Recommend(z.enum(['bios', 'uefi'])),
+  firmware: Recommend(Firmware),
   nic: Recommend(NicModel),
   diskBus: Recommend(DiskBus),
   cpus: Recommend(CpuCount),
@@ -283,7 +288,7 @@ export const ApplianceSummary = z.object({
   name: z.string(),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
-  firmware: z.enum(['bios', 'uefi']),
+  firmware: Firmware,
   disks: z.array(z.object({ file: z.string(), capacityBytes: z.number(), bus: DiskBus })),
   nics: z.array(z.object({ model: NicModel, mac: z.string().optional() })),
   os: z.string().optional(),
@@ -372,11 +377,15 @@ export const SnapshotTree = z.object({
 })
 export type SnapshotTree = z.infer<typeof SnapshotTree>
 
+/** What device.attach adds: a disk or a network card. */
+export const DeviceKind = z.enum(['disk', 'nic'])
+export type DeviceKind = z.infer<typeof DeviceKind>
+
 /** A device added to a VM, running (hot-plug) or stopped. */
 export const AttachParams = z.discriminatedUnion('kind', [
   z.object({
     vm: Ref,
-    kind: z.literal('disk'),
+    kind: z.literal(DeviceKind.enum.disk),
     /** A new empty qcow2 of this size, or an existing image (used in place). */
     size: SizeString.optional(),
     image: UserPath.optional(),
@@ -386,12 +395,23 @@ export const AttachParams = z.discriminatedUnion('kind', [
   }),
   z.object({
     vm: Ref,
-    kind: z.literal('nic'),
+    kind: z.literal(DeviceKind.enum.nic),
     model: NicModel.optional(),
     network: Network.optional(),
   }),
 ])
 export type AttachParams = z.infer<typeof AttachParams>
+
+/** The device an attach added, as the VM's config now holds it (its id, bus or model, PCI slot …). */
+export const AttachedDevice = z.discriminatedUnion('kind', [
+  Disk.extend({ kind: z.literal(DeviceKind.enum.disk) }),
+  Nic.extend({ kind: z.literal(DeviceKind.enum.nic) }),
+])
+export type AttachedDevice = z.infer<typeof AttachedDevice>
+
+/** What device.attach answers: the new device, so that no caller has to diff configs, and the VM. */
+export const AttachResult = z.object({ device: AttachedDevice, vm: VmInfo })
+export type AttachResult = z.infer<typeof AttachResult>
 
 const Empty = z.object({}).strict()
 
@@ -464,7 +484,7 @@ export const Methods = {
     result: VmInfo,
   },
   /** Adds a disk or a network card, running (hot-plug) or stopped; recorded in vm.json. */
-  'device.attach': { params: AttachParams, result: VmInfo },
+  'device.attach': { params: AttachParams, result: AttachResult },
   /** Removes a disk or a network card by id; a running guest must release it (DEVICE_DELETED). */
   'device.detach': { params: VmRef.extend({ device: Ref }), result: VmInfo },
   'vm.start': { params: VmRef, result: VmInfo },

@@ -62,6 +62,10 @@ export type DiskBus = z.infer<typeof DiskBus>
 export const CacheMode = z.enum(['none', 'writeback', 'writethrough', 'unsafe'])
 export type CacheMode = z.infer<typeof CacheMode>
 
+/** Guest writes of zeroes kept as written, as zero-flagged clusters (`on`) or as holes (`unmap`). */
+export const DetectZeroes = z.enum(['off', 'on', 'unmap'])
+export type DetectZeroes = z.infer<typeof DetectZeroes>
+
 /** Where a PCI device sits: a pcie-root-port (q35) or a slot on the pc machine's bus. */
 export const PciPlacement = z.object({
   /** 0-based index of the root port on q35 (port id `rp<N>`), or the slot number on pc's pci.0. */
@@ -78,7 +82,7 @@ export const Disk = z.object({
   cache: CacheMode.default('writeback'),
   discard: z.boolean().default(true),
   /** Turn guest writes of zeroes into sparse (`unmap`, needs discard) or zero-flagged (`on`) clusters. */
-  detectZeroes: z.enum(['off', 'on', 'unmap']).default('off'),
+  detectZeroes: DetectZeroes.default('off'),
   readOnly: z.boolean().default(false),
   /** Serve the disk's I/O on its own thread instead of QEMU's main loop (virtio-blk, virtio-scsi). */
   iothread: z.boolean().default(false),
@@ -232,6 +236,13 @@ export const BootOrder = z
     },
   })
 
+export const Firmware = z.enum(['bios', 'uefi'])
+export type Firmware = z.infer<typeof Firmware>
+
+/** The machine a VM is built on: q35 (PCIe, the default) or pc (i440FX, for old guests). */
+export const MachineKind = z.enum(['q35', 'pc'])
+export type MachineKind = z.infer<typeof MachineKind>
+
 export const VmConfig = z.object({
   schemaVersion: z.literal(VM_CONFIG_SCHEMA_VERSION),
   id: z.uuid(),
@@ -241,11 +252,11 @@ export const VmConfig = z.object({
   createdAt: z.iso.datetime(),
   os: z.string().max(64).optional(),
   machine: z.object({
-    type: z.enum(['q35', 'pc']),
+    type: MachineKind,
     /** Versioned machine type pinned at creation (e.g. pc-q35-7.2) so a newer QEMU keeps the guest's hardware. */
     version: z.string().regex(/^pc-(q35|i440fx)-\d+\.\d+$/),
   }),
-  firmware: z.enum(['bios', 'uefi']),
+  firmware: Firmware,
   /** `auto` uses the accelerator the host probe verified; `tcg` forces software emulation. */
   accelerator: z.enum(['auto', 'tcg']).default('auto'),
   cpus: CpuCount,

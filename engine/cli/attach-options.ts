@@ -1,8 +1,8 @@
 // `vireo attach NAME disk|nic …`: the options made into device.attach params, and what is said
-// after a detach. The short bus names are the ones users type (virtio, scsi); the engine's are kept
+// after an attach and a detach. The short bus names are the ones users type (virtio, scsi); the engine's are kept
 // too.
 import { VireoError } from '../api/errors.ts'
-import type { AttachParams, VmInfo } from '../api/rpc.ts'
+import type { AttachedDevice, AttachParams, DeviceKind, VmInfo } from '../api/rpc.ts'
 import type { DiskBus, NicModel } from '../api/vm-config.ts'
 import type { NetworkChoice } from './network-option.ts'
 import { safe } from './plain-text.ts'
@@ -32,7 +32,7 @@ export interface AttachOptions {
 }
 
 /** The options that belong to each kind; any other given is refused rather than ignored. */
-const OWN: Record<'disk' | 'nic', (keyof AttachOptions)[]> = {
+const OWN: Record<DeviceKind, (keyof AttachOptions)[]> = {
   disk: ['size', 'image', 'allowBacking', 'bus'],
   nic: ['model', 'network', 'dhcp'],
 }
@@ -48,7 +48,7 @@ const FLAG: Record<keyof AttachOptions, string> = {
   dhcp: '--dhcp',
 }
 
-export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions): AttachParams {
+export function attachParams(vm: string, kind: DeviceKind, o: AttachOptions): AttachParams {
   const stray = (Object.keys(FLAG) as (keyof AttachOptions)[]).find(
     (k) => o[k] !== undefined && !OWN[kind].includes(k),
   )
@@ -88,14 +88,11 @@ export function attachParams(vm: string, kind: 'disk' | 'nic', o: AttachOptions)
   }
 }
 
-/** The device the attach added: the one in `after` that `before` did not have. */
-export function addedDevice(before: VmInfo, after: VmInfo): string {
-  const had = new Set([...before.config.disks, ...before.config.nics].map((d) => d.id))
-  const disk = after.config.disks.find((d) => !had.has(d.id))
-  if (disk) return `the disk ${safe(disk.id)} (${disk.bus}, ${safe(disk.path)})`
-  const nic = after.config.nics.find((n) => !had.has(n.id))
-  if (nic) return `the network card ${safe(nic.id)} (${nic.model}, ${safe(nic.mac)})`
-  return 'the device'
+/** The device an attach added, in words: its id, and its bus and image or its model and MAC. */
+export function attachedDevice(d: AttachedDevice): string {
+  return d.kind === 'disk'
+    ? `the disk ${safe(d.id)} (${d.bus}, ${safe(d.path)})`
+    : `the network card ${safe(d.id)} (${d.model}, ${safe(d.mac)})`
 }
 
 /** What a detach leaves behind, in a sentence. */

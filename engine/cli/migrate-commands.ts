@@ -1,13 +1,11 @@
 // vireo remote …, vireo host pair-code and vireo migrate: pairing hosts and moving machines.
 import { randomUUID } from 'node:crypto'
 import type { Command } from 'commander'
-import type { RpcClient } from '../api/client.ts'
 import { VireoError } from '../api/errors.ts'
 import type { CompatibilityReport, MigrationProgress, MigrationResult } from '../api/migration.ts'
 import { printJson, table } from './output.ts'
 import { safe } from './plain-text.ts'
-
-type WithHost = (json: boolean, fn: (c: RpcClient) => Promise<void>) => Promise<void>
+import type { WithHost } from './program.ts'
 
 const PHASES: Record<MigrationProgress['phase'], string> = {
   checking: 'checking',

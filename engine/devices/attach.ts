@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { VireoError } from '../api/errors.ts'
-import type { AttachParams, VmState } from '../api/rpc.ts'
+import type { AttachedDevice, AttachParams, VmState } from '../api/rpc.ts'
 import { Disk, Nic, VmConfig, type DiskBus } from '../api/vm-config.ts'
 import type { PortSpec } from '../net/internal-networks.ts'
 import { internalPorts } from '../net/internal-networks.ts'
@@ -134,8 +134,14 @@ function newNic(c: DeviceChangeContext, p: NicAttach): Nic {
   })
 }
 
-/** The VM's config with the device added, and (running) the device plugged in. Not yet saved. */
-export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Promise<VmConfig> {
+export interface Attached {
+  config: VmConfig
+  /** The new device as `config` holds it: its id, and the PCI slot it was given. */
+  device: AttachedDevice
+}
+
+/** The VM's config with the device added and the device itself; running, it is plugged in. Not yet saved. */
+export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Promise<Attached> {
   const what = p.kind === 'disk' ? 'attach a disk' : 'attach a network card'
   const qmp = liveQmp(c, what)
   const live = qmp !== null
@@ -144,6 +150,10 @@ export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Pro
     ? { kind: 'disk', device: made.disk }
     : { kind: 'nic', device: newNic(c, p as NicAttach) }
   const next = VmConfig.parse(withDevice(c.config, add, { live }))
+  const device: AttachedDevice =
+    add.kind === 'disk'
+      ? { kind: 'disk', ...next.disks.find((d) => d.id === add.device.id)! }
+      : { kind: 'nic', ...next.nics.find((n) => n.id === add.device.id)! }
   // The new disk opens exactly the chain just checked, on the command line and over QMP alike.
   const ctx: LaunchContext = made?.chain
     ? { ...c.ctx, chains: { ...c.ctx.chains, [made.disk.id]: made.chain } }
@@ -156,7 +166,7 @@ export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Pro
       : undefined
   if (spec) c.networks.assertCompatible(next.id, [spec])
   if (made?.create) await createImage(c.qemuImg, made.create.file, 'qcow2', made.create.bytes)
-  if (!qmp) return next
+  if (!qmp) return { config: next, device }
   const timeout = c.unplugTimeoutMs ?? UNPLUG_TIMEOUT_MS
   try {
     if (add.kind === 'disk') {
@@ -171,5 +181,5 @@ export async function attachDevice(c: DeviceChangeContext, p: AttachParams): Pro
     if (made?.create) rmSync(made.create.file, { force: true })
     throw qemuRefused(`add ${add.kind === 'disk' ? 'the disk' : 'the network card'} "${add.device.id}"`, err)
   }
-  return next
+  return { config: next, device }
 }

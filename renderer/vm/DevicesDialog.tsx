@@ -17,7 +17,7 @@ import Stack from '@mui/material/Stack'
 import Switch from '@mui/material/Switch'
 import TextField from '@mui/material/TextField'
 import Typography from '@mui/material/Typography'
-import type { VmInfo } from '../../engine/api/rpc.ts'
+import type { AttachParams, VmInfo } from '../../engine/api/rpc.ts'
 import type { Disk, Nic } from '../../engine/api/vm-config.ts'
 import { useClient } from '../connection/ConnectionGate.tsx'
 import { CACHE_CHOICES, DISK_BUS_CHOICES, NIC_CHOICES, type Choice } from '../devices/choices.ts'
@@ -99,6 +99,9 @@ function DevicesBody(props: DevicesDialogProps & { vmId: string }) {
       setBusy(false)
     }
   }
+  /** The engine answers an attach with the new device and the VM; the VM, new row and all, is shown. */
+  const attach = (what: string, params: AttachParams) =>
+    apply(what, async () => (await client.call('device.attach', params)).vm)
 
   const stopped = vm?.state === 'stopped'
   const running = vm?.state === 'running' || vm?.state === 'paused'
@@ -178,7 +181,7 @@ function DevicesBody(props: DevicesDialogProps & { vmId: string }) {
                   vm={vm.id}
                   running={running}
                   busy={plugLocked}
-                  onAdd={(params) => apply('Added a disk.', () => client.call('device.attach', params))}
+                  onAdd={(params) => attach('Added a disk.', params)}
                 />
               </Section>
               <Divider />
@@ -220,9 +223,7 @@ function DevicesBody(props: DevicesDialogProps & { vmId: string }) {
                 <AddNic
                   vm={vm.id}
                   busy={plugLocked}
-                  onAdd={(params) =>
-                    apply('Added a network card.', () => client.call('device.attach', params))
-                  }
+                  onAdd={(params) => attach('Added a network card.', params)}
                 />
               </Section>
             </>

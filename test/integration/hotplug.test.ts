@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { VmInfo } from '../../engine/api/rpc.ts'
+import type { AttachedDevice, AttachResult, DeviceKind, VmInfo } from '../../engine/api/rpc.ts'
 import type { VmConfig } from '../../engine/api/vm-config.ts'
 import { isAlive } from '../../engine/util/process-alive.ts'
 import { cleanupDataDir, guestSays, hostPid, tempDataDir, vireo, vireoOk, vmInfo } from '../support/cli.ts'
@@ -20,6 +20,15 @@ const vmJson = () => JSON.parse(readFileSync(join(vm.dir, 'vm.json'), 'utf8')) a
 const rootPorts = async (name = 'box') =>
   (await vireoOk(dataDir, ['info', name, '--qemu-argv'])).match(/pcie-root-port/g)?.length ?? 0
 const booted = () => vireoOk(dataDir, ['console', 'box', '--expect', GUEST_MARKER, '--timeout', '120'])
+/** `vireo attach … --json`: the device it added, which the VM in the same answer holds. */
+async function attached<K extends DeviceKind>(kind: K, ...args: string[]) {
+  const r = JSON.parse(await vireoOk(dataDir, ['attach', 'box', kind, ...args, '--json'])) as AttachResult
+  const { kind: said, ...device } = r.device
+  expect(said).toBe(kind)
+  expect(r.vm.name).toBe('box')
+  expect(said === 'disk' ? r.vm.config.disks : r.vm.config.nics).toContainEqual(device)
+  return r.device as Extract<AttachedDevice, { kind: K }>
+}
 /** Waits in the guest until `test` holds, then prints a marker the shell computes. */
 const guestWaits = (test: string, marker: string) =>
   guestSays(
@@ -54,19 +63,20 @@ describe('attaching and detaching devices', () => {
 
   it('hot-plugs a virtio disk and a network card that the guest sees, and takes both out again', async () => {
     const ports = await rootPorts()
-    const withDisk = JSON.parse(
-      await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '32M', '--json']),
-    ) as VmInfo
-    const disk = withDisk.config.disks.find((d) => d.id !== 'disk0')!
-    expect(disk).toMatchObject({ bus: 'virtio-blk', format: 'qcow2', path: `disks/${disk.id}.qcow2` })
+    const disk = await attached('disk', '--size', '32M')
+    expect(disk).toMatchObject({
+      kind: 'disk',
+      bus: 'virtio-blk',
+      format: 'qcow2',
+      path: `disks/${disk.id}.qcow2`,
+    })
     // 32 MiB in 512-byte sectors, and the serial Vireo gave it: this is the disk just attached.
     await guestWaits('[ -e /sys/block/vdb ]', 'VDB')
     await guestSays(dataDir, 'box', 'echo SZ-$(cat /sys/block/vdb/size)', 'SZ-65536\\r?\\n')
     await guestSays(dataDir, 'box', 'echo SER-$(cat /sys/block/vdb/serial)', `SER-${disk.serial}\\r?\\n`)
 
-    const withNic = JSON.parse(await vireoOk(dataDir, ['attach', 'box', 'nic', '--json'])) as VmInfo
-    const nic = withNic.config.nics.find((n) => n.id !== 'net0')!
-    expect(nic).toMatchObject({ model: 'virtio-net', network: { mode: 'nat' } })
+    const nic = await attached('nic')
+    expect(nic).toMatchObject({ kind: 'nic', model: 'virtio-net', network: { mode: 'nat' } })
     await guestWaits('[ -e /sys/class/net/eth1 ]', 'ETH1')
     await guestSays(
       dataDir,
@@ -94,7 +104,10 @@ describe('attaching and detaching devices', () => {
 
   it('hot-plugs a virtio-scsi disk on its own controller and an NVMe disk, and unplugs both', async () => {
     const ports = await rootPorts()
-    await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '16M', '--bus', 'scsi'])
+    // Without --json the CLI names the device it added, from the engine's answer.
+    expect(await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '16M', '--bus', 'scsi'])).toMatch(
+      /^Attached the disk (disk\d+) \(virtio-scsi, disks\/\1\.qcow2\) to "box"\.\n$/,
+    )
     await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '24M', '--bus', 'nvme'])
     await guestWaits('[ -e /sys/block/sda ] && [ -e /sys/block/nvme0n1 ]', 'SCSI-NVME')
     await guestSays(
@@ -112,19 +125,7 @@ describe('attaching and detaching devices', () => {
   })
 
   it("plugs a card hot-plugged on an internal network into the engine's switch", async () => {
-    const vmNow = JSON.parse(
-      await vireoOk(dataDir, [
-        'attach',
-        'box',
-        'nic',
-        '--network',
-        'internal:lab',
-        '--dhcp',
-        '10.9.0.0/24',
-        '--json',
-      ]),
-    ) as VmInfo
-    const nic = vmNow.config.nics.at(-1)!
+    const nic = await attached('nic', '--network', 'internal:lab', '--dhcp', '10.9.0.0/24')
     await guestWaits('[ -e /sys/class/net/eth1 ]', 'LAB')
     // Only the engine's switch answers DHCP on this network: a lease means the card is plugged in.
     await guestSays(
@@ -152,10 +153,7 @@ describe('attaching and detaching devices', () => {
   })
 
   it('keeps a hot-plugged disk across a restart of the VM and of the host, and detaches it after', async () => {
-    const attached = JSON.parse(
-      await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '16M', '--bus', 'virtio', '--json']),
-    ) as VmInfo
-    const disk = attached.config.disks.find((d) => d.id !== 'disk0')!
+    const disk = await attached('disk', '--size', '16M', '--bus', 'virtio')
     await guestWaits('[ -e /sys/block/vdb ]', 'PLUGGED')
     await guestSays(dataDir, 'box', 'echo FILE-data >/dev/vdb; sync; echo W-$((40+2))', 'W-42')
 
@@ -183,26 +181,11 @@ describe('attaching and detaching devices', () => {
   it('changes a stopped VM: a SATA disk and an internal card go into vm.json and its command line', async () => {
     await vireoOk(dataDir, ['stop', 'box', '--force'])
     const ports = await rootPorts()
-    const sata = JSON.parse(
-      await vireoOk(dataDir, ['attach', 'box', 'disk', '--size', '8M', '--bus', 'sata', '--json']),
-    ) as VmInfo
-    const disk = sata.config.disks.at(-1)!
-    expect(disk).toMatchObject({ bus: 'sata' })
+    const disk = await attached('disk', '--size', '8M', '--bus', 'sata')
+    expect(disk).toMatchObject({ kind: 'disk', bus: 'sata' })
     expect(disk.pci).toBeUndefined()
-    const card = JSON.parse(
-      await vireoOk(dataDir, [
-        'attach',
-        'box',
-        'nic',
-        '--model',
-        'e1000',
-        '--network',
-        'internal:lab',
-        '--json',
-      ]),
-    ) as VmInfo
-    const nic = card.config.nics.at(-1)!
-    expect(nic).toMatchObject({ model: 'e1000', network: { mode: 'internal', name: 'lab' } })
+    const nic = await attached('nic', '--model', 'e1000', '--network', 'internal:lab')
+    expect(nic).toMatchObject({ kind: 'nic', model: 'e1000', network: { mode: 'internal', name: 'lab' } })
     const argv = await vireoOk(dataDir, ['info', 'box', '--qemu-argv'])
     expect(argv).toContain(`"driver":"ide-hd","id":"${disk.id}"`)
     expect(argv).toContain(`"driver":"e1000","id":"${nic.id}"`)
@@ -220,10 +203,8 @@ describe('attaching and detaching devices', () => {
   it('attaches an existing image in place, and refuses one that another VM has', async () => {
     const image = join(dataDir, 'shared.qcow2')
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '16M'])
-    const withImage = JSON.parse(
-      await vireoOk(dataDir, ['attach', 'box', 'disk', '--image', image, '--bus', 'scsi', '--json']),
-    ) as VmInfo
-    expect(withImage.config.disks.at(-1)).toMatchObject({ path: image, format: 'qcow2', bus: 'virtio-scsi' })
+    const inPlace = await attached('disk', '--image', image, '--bus', 'scsi')
+    expect(inPlace).toMatchObject({ kind: 'disk', path: image, format: 'qcow2', bus: 'virtio-scsi' })
     await vireoOk(dataDir, ['create', 'other', '--memory', '256'])
     const taken = await vireo(dataDir, ['attach', 'other', 'disk', '--image', image])
     expect(taken.code).not.toBe(0)
@@ -232,8 +213,7 @@ describe('attaching and detaching devices', () => {
     expect(missing.stderr).toMatch(/the disk image .*nope\.qcow2 does not exist/)
     const both = await vireo(dataDir, ['attach', 'other', 'disk'])
     expect(both.stderr).toMatch(/needs --size SIZE \(a new disk\) or --image PATH/)
-    const id = withImage.config.disks.at(-1)!.id
-    expect(await vireoOk(dataDir, ['detach', 'box', id])).toMatch(`Its image stays at ${image}.`)
+    expect(await vireoOk(dataDir, ['detach', 'box', inPlace.id])).toMatch(`Its image stays at ${image}.`)
     expect(existsSync(image)).toBe(true)
   })
 })

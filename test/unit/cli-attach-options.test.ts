@@ -1,9 +1,10 @@
 // What `vireo attach NAME disk|nic` makes of its options: the users' short bus names mapped to the
 // engine's, options of the other kind refused rather than ignored, and DHCP only with an internal
-// network; and the sentence after a detach says where a disk's image stays.
+// network; the sentence after an attach names the new device, and the one after a detach says
+// where a disk's image stays.
 import { describe, expect, it } from 'vitest'
-import type { VmInfo } from '../../engine/api/rpc.ts'
-import { attachParams, detachedMessage } from '../../engine/cli/attach-options.ts'
+import type { AttachedDevice, VmInfo } from '../../engine/api/rpc.ts'
+import { attachedDevice, attachParams, detachedMessage } from '../../engine/cli/attach-options.ts'
 
 describe('vireo attach options', () => {
   it('maps virtio and scsi to the engine bus names', () => {
@@ -44,6 +45,13 @@ describe('vireo attach options', () => {
       network: { mode: 'internal', name: 'lab', dhcp: { subnet: '10.9.0.0/24' } },
     })
     expect(() => attachParams('box', 'nic', { dhcp: '10.9.0.0/24' })).toThrow(/internal networks/)
+  })
+
+  it('names the device an attach added, from the answer alone', () => {
+    const disk = { kind: 'disk', id: 'disk1', bus: 'nvme', path: '/srv/\u001b[2Jd.qcow2' } as AttachedDevice
+    expect(attachedDevice(disk)).toBe('the disk disk1 (nvme, /srv/\\x1b[2Jd.qcow2)')
+    const nic = { kind: 'nic', id: 'net1', model: 'e1000', mac: '52:54:00:aa:bb:cc' } as AttachedDevice
+    expect(attachedDevice(nic)).toBe('the network card net1 (e1000, 52:54:00:aa:bb:cc)')
   })
 
   it('says where a detached disk image stays', () => {

@@ -197,9 +197,11 @@ describe('attach and detach on a running VM', () => {
   it('hot-plugs a new disk, keeps the port count, then detaches it and frees its nodes', async () => {
     const qmp = await scriptedQemu(cooperative)
     const c = context(qmp)
-    const next = await attachDevice(c, { vm: 'box', kind: 'disk', size: '16M' })
+    const { config: next, device } = await attachDevice(c, { vm: 'box', kind: 'disk', size: '16M' })
     const disk = next.disks.find((d) => d.id === 'disk1')!
     expect(disk).toMatchObject({ bus: 'virtio-blk', path: 'disks/disk1.qcow2', pci: { slot: 2 } })
+    // The device returned is the one the config holds, placed: no caller needs to diff configs.
+    expect(device).toEqual({ kind: 'disk', ...disk })
     expect(existsSync(join(c.vmDir, 'disks', 'disk1.qcow2'))).toBe(true)
     expect(rootPortCount(next)).toBe(rootPortCount(c.config))
     expect(commands()).toEqual(['blockdev-add disk1-file', 'blockdev-add disk1', 'device_add disk1'])
@@ -249,8 +251,9 @@ describe('attach and detach on a running VM', () => {
 
   it('adds a NIC with a new MAC over netdev_add and device_add', async () => {
     const qmp = await scriptedQemu(cooperative)
-    const next = await attachDevice(context(qmp), { vm: 'box', kind: 'nic' })
+    const { config: next, device } = await attachDevice(context(qmp), { vm: 'box', kind: 'nic' })
     expect(next.nics[1]).toMatchObject({ id: 'net1', mac: '52:54:00:00:00:99', model: 'virtio-net' })
+    expect(device).toEqual({ kind: 'nic', ...next.nics[1] })
     expect(commands()).toEqual(['netdev_add net1-net', 'device_add net1'])
     expect(sent[1]?.arguments).toMatchObject({ driver: 'virtio-net-pci', bus: 'rp2', netdev: 'net1-net' })
   })

@@ -4,7 +4,7 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { VireoError } from '../../engine/api/errors.ts'
-import type { VmInfo, VmState } from '../../engine/api/rpc.ts'
+import { AttachResult, type VmInfo, type VmState } from '../../engine/api/rpc.ts'
 import { ClientProvider } from '../../renderer/connection/ConnectionGate.tsx'
 import { fakeClient, vmInfoOf } from '../support/renderer.ts'
 import { DevicesDialog } from '../../renderer/vm/DevicesDialog.tsx'
@@ -110,16 +110,17 @@ function renderDialog(state: VmState) {
     }
     if (method === 'disk.update' || method === 'nic.update') return current
     if (method === 'device.attach') {
+      // The engine's answer, held to the contract: the new device and the VM holding it.
       if (params.kind === 'disk') {
         if (params.image === '/srv/busy.qcow2')
           throw new VireoError('conflict', 'the disk /srv/busy.qcow2 already belongs to the VM "db"')
         const disk = { ...current.config.disks[0]!, id: 'disk1', path: 'disks/disk1.qcow2', pci: { slot: 5 } }
         current = { ...current, config: { ...current.config, disks: [...current.config.disks, disk] } }
-      } else {
-        const nic = { ...current.config.nics[0]!, id: 'net1', mac: '52:54:00:aa:bb:cd', pci: { slot: 6 } }
-        current = { ...current, config: { ...current.config, nics: [...current.config.nics, nic] } }
+        return AttachResult.parse({ device: { kind: 'disk', ...disk }, vm: current })
       }
-      return current
+      const nic = { ...current.config.nics[0]!, id: 'net1', mac: '52:54:00:aa:bb:cd', pci: { slot: 6 } }
+      current = { ...current, config: { ...current.config, nics: [...current.config.nics, nic] } }
+      return AttachResult.parse({ device: { kind: 'nic', ...nic }, vm: current })
     }
     if (method === 'device.detach') {
       const id = params.device as string
@@ -238,6 +239,7 @@ describe('Devices dialog: adding and removing', () => {
       bus: 'virtio-blk',
     })
     expect(screen.getByRole('group', { name: 'Disk disk1' })).toBeTruthy()
+    expect(screen.getByText('Added a disk.')).toBeTruthy()
 
     await act(async () => {
       fireEvent.click(
@@ -253,6 +255,7 @@ describe('Devices dialog: adding and removing', () => {
       network: { mode: 'nat', portForwards: [] },
     })
     expect(screen.getByRole('group', { name: 'Network card net1' })).toBeTruthy()
+    expect(screen.getByText('Added a network card.')).toBeTruthy()
 
     fireEvent.click(screen.getByRole('button', { name: 'Remove disk disk1' }))
     const confirm = within(await screen.findByRole('dialog', { name: 'Remove the disk disk1?' }))
