@@ -23,6 +23,7 @@ import {
   type AttachOptions,
 } from './attach-options.ts'
 import { formatSnapshotTree } from './format-snapshots.ts'
+import { formatHostStatus } from './format-host.ts'
 import { addMigrationCommands } from './migrate-commands.ts'
 import {
   bootOrder,
@@ -767,15 +768,7 @@ host
     try {
       const info = await client.call('host.info', {})
       if (o.json) printJson({ running: true, ...info })
-      else {
-        console.log(`Vireo ${info.version} host, pid ${info.pid}, data dir ${safe(info.dataDir)}`)
-        console.log(`Socket: ${safe(info.socketPath)}${info.url ? `, serving ${safe(info.url)}` : ''}`)
-        console.log(
-          `QEMU: ${info.qemu ? `${safe(info.qemu.version)} (${safe(info.qemu.binary)})` : 'not found'}`,
-        )
-        if (info.accelerator) console.log(`Accelerator: ${safe(info.accelerator.reason)}`)
-        console.log(`VMs: ${info.vms.total}, running ${info.vms.running}`)
-      }
+      else console.log(formatHostStatus(info))
     } catch (err) {
       reportError(err, !!o.json)
       process.exitCode = 1
