@@ -67,6 +67,7 @@ describe('electron-builder.yml', () => {
     for (const p of patterns) {
       const top = p.split('/')[0]!
       if (BUILD_OUTPUTS.includes(top)) continue
+      if (top === 'node_modules') continue // npm may nest a package: the closure test finds those
       const fixed = p.replace(/\/\*\*$/, '')
       if (fixed === 'assets/probe') continue // staged from the test-guest build by `npm run dist`
       expect(existsSync(join(root, fixed)), `${p} names ${fixed}, which does not exist`).toBe(true)
@@ -76,9 +77,11 @@ describe('electron-builder.yml', () => {
   it('unpacks the engine, the CLI and every runtime dependency the engine imports', () => {
     const unpack = config.asarUnpack as string[]
     for (const p of ['engine/**', 'bin/**', 'assets/probe/**']) expect(unpack).toContain(p)
-    for (const dep of runtimeClosure(Object.keys(pkg.dependencies))) {
-      expect(unpack).toContain(`node_modules/${dep}/**`)
-    }
+    const closure = runtimeClosure(Object.keys(pkg.dependencies))
+    for (const dep of closure) expect(unpack).toContain(`node_modules/${dep}/**`)
+    // …and no entry for a package nothing needs any more.
+    const listed = unpack.filter((p) => p.startsWith('node_modules/')).map((p) => p.slice(13, -3))
+    expect(listed.filter((d) => !closure.includes(d))).toEqual([])
     // …and what the packaged app runs is where main looks for it.
     const paths = appPaths('/opt/Vireo/resources/app.asar')
     expect(paths.engineEntry).toBe('/opt/Vireo/resources/app.asar.unpacked/engine/host/utility-main.ts')
@@ -131,19 +134,30 @@ describe('electron-builder.yml', () => {
   })
 })
 
-/** The runtime dependencies and everything they pull in, as installed (absent optional ones skipped). */
+/**
+ * The runtime dependencies and everything they pull in, found as Node finds them: nested under the
+ * package that needs them first (npm nests a package several others need, such as b4a, when it does
+ * not hoist it), then in the folders above. electron-builder packs each one at node_modules/NAME, so
+ * a nested one needs its own asarUnpack entry too. Optional ones not installed are skipped.
+ */
 function runtimeClosure(roots: string[]): string[] {
   const seen = new Set<string>()
-  const visit = (name: string) => {
-    const manifest = join(root, 'node_modules', name, 'package.json')
-    if (seen.has(name) || !existsSync(manifest)) return
+  const visit = (name: string, from: string) => {
+    if (seen.has(name)) return
+    let dir = from
+    let manifest = join(dir, 'node_modules', name, 'package.json')
+    while (!existsSync(manifest)) {
+      if (dir === root || dirname(dir) === dir) return
+      dir = dirname(dir)
+      manifest = join(dir, 'node_modules', name, 'package.json')
+    }
     seen.add(name)
     const p = JSON.parse(readFileSync(manifest, 'utf8')) as {
       dependencies?: Record<string, string>
       optionalDependencies?: Record<string, string>
     }
-    for (const d of Object.keys({ ...p.dependencies, ...p.optionalDependencies })) visit(d)
+    for (const d of Object.keys({ ...p.dependencies, ...p.optionalDependencies })) visit(d, dirname(manifest))
   }
-  roots.forEach(visit)
+  for (const r of roots) visit(r, root)
   return [...seen].sort()
 }
