@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { Configuration } from 'electron-builder'
 import { appPaths } from '../../main/paths.ts'
+import { runtimeClosure } from '../support/runtime-closure.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const config = parse(readFileSync(join(root, 'electron-builder.yml'), 'utf8')) as Configuration
@@ -77,7 +78,7 @@ describe('electron-builder.yml', () => {
   it('unpacks the engine, the CLI and every runtime dependency the engine imports', () => {
     const unpack = config.asarUnpack as string[]
     for (const p of ['engine/**', 'bin/**', 'assets/probe/**']) expect(unpack).toContain(p)
-    const closure = runtimeClosure(Object.keys(pkg.dependencies))
+    const closure = runtimeClosure(root, Object.keys(pkg.dependencies)).map((d) => d.name)
     for (const dep of closure) expect(unpack).toContain(`node_modules/${dep}/**`)
     // …and no entry for a package nothing needs any more.
     const listed = unpack.filter((p) => p.startsWith('node_modules/')).map((p) => p.slice(13, -3))
@@ -133,31 +134,3 @@ describe('electron-builder.yml', () => {
     }
   })
 })
-
-/**
- * The runtime dependencies and everything they pull in, found as Node finds them: nested under the
- * package that needs them first (npm nests a package several others need, such as b4a, when it does
- * not hoist it), then in the folders above. electron-builder packs each one at node_modules/NAME, so
- * a nested one needs its own asarUnpack entry too. Optional ones not installed are skipped.
- */
-function runtimeClosure(roots: string[]): string[] {
-  const seen = new Set<string>()
-  const visit = (name: string, from: string) => {
-    if (seen.has(name)) return
-    let dir = from
-    let manifest = join(dir, 'node_modules', name, 'package.json')
-    while (!existsSync(manifest)) {
-      if (dir === root || dirname(dir) === dir) return
-      dir = dirname(dir)
-      manifest = join(dir, 'node_modules', name, 'package.json')
-    }
-    seen.add(name)
-    const p = JSON.parse(readFileSync(manifest, 'utf8')) as {
-      dependencies?: Record<string, string>
-      optionalDependencies?: Record<string, string>
-    }
-    for (const d of Object.keys({ ...p.dependencies, ...p.optionalDependencies })) visit(d, dirname(manifest))
-  }
-  for (const r of roots) visit(r, root)
-  return [...seen].sort()
-}
