@@ -7,6 +7,7 @@ import { basename, isAbsolute, join, relative } from 'node:path'
 import type { ByteStream, Handlers, RpcBackend, StreamKind, StreamSink } from './api/backend.ts'
 import { VireoError } from './api/errors.ts'
 import type {
+  AcceleratorProbe,
   AcceleratorVerdict,
   CreateVmParams,
   EventData,
@@ -109,6 +110,10 @@ export class Engine implements RpcBackend {
   private qemuInstall: Promise<QemuInstallation> | null = null
   private verdict: Promise<AcceleratorVerdict> | null = null
   private resolvedVerdict: AcceleratorVerdict | null = null
+  /** Where the probe started by init() is, for host.info: "will my VMs be accelerated" before any start. */
+  private probeState: AcceleratorProbe | null = null
+  /** A probe still booting its kernel when the engine goes away is killed, never left behind. */
+  private readonly probeStop = new AbortController()
   url: string | null = null
   socketPath: string
   private readonly onHostStop: ((stopVms: boolean) => void) | null
@@ -154,6 +159,8 @@ export class Engine implements RpcBackend {
   /** Loads the library and re-attaches to every QEMU an earlier engine left running. */
   async init(): Promise<void> {
     mkdirSync(this.layout.cacheDir, { recursive: true })
+    // In the background: nothing waits on it but the first start (a cached verdict takes no time).
+    this.accelerator().catch(() => undefined)
     this.incoming.sweep()
     this.library.load()
     for (const record of this.library.list()) {
@@ -188,6 +195,7 @@ export class Engine implements RpcBackend {
 
   /** The engine goes away; running VMs stay up (unless asked) for the next engine to adopt. */
   async dispose(opts: { stopVms?: boolean } = {}): Promise<void> {
+    this.probeStop.abort()
     const running = [...this.entries.values()].flatMap((e) => (e.running ? [e.running] : []))
     // Migrations first: an outgoing one resumes its guest here, an incoming one ends its QEMU.
     for (const ac of this.outgoing.values()) ac.abort()
@@ -196,6 +204,7 @@ export class Engine implements RpcBackend {
     else for (const r of running) r.detach()
     this.networks.dispose()
     this.listeners.clear()
+    await this.verdict?.catch(() => undefined)
   }
 
   onEvent(listener: AnyListener) {
@@ -215,15 +224,30 @@ export class Engine implements RpcBackend {
   }
 
   accelerator(): Promise<AcceleratorVerdict> {
-    this.verdict ??= this.qemu().then(async (qemu) => {
-      const v = await probeAccelerator({
-        qemu,
-        image: findProbeImage(this.env),
-        cacheFile: join(userCacheDir(this.env), 'accelerator.json'),
-      })
-      this.resolvedVerdict = v
-      return v
-    })
+    if (this.verdict) return this.verdict
+    this.probeState = { state: 'probing' }
+    this.verdict = this.qemu()
+      .then((qemu) =>
+        probeAccelerator({
+          qemu,
+          image: findProbeImage(this.env),
+          cacheFile: join(userCacheDir(this.env), 'accelerator.json'),
+          signal: this.probeStop.signal,
+        }),
+      )
+      .then(
+        (v) => {
+          this.resolvedVerdict = v
+          this.probeState = { state: 'done' }
+          return v
+        },
+        (err: unknown) => {
+          // The next start probes again: QEMU may have been installed since.
+          this.verdict = null
+          this.probeState = { state: 'failed', reason: (err as Error).message }
+          throw err
+        },
+      )
     return this.verdict
   }
 
@@ -326,6 +350,7 @@ export class Engine implements RpcBackend {
       url: this.url,
       qemu,
       accelerator: this.resolvedVerdict,
+      ...(this.probeState ? { acceleratorProbe: this.probeState } : {}),
       vms: { total: all.length, running: all.filter((e) => e.running).length },
       demo: ((iso) => (iso ? { name: DEMO_VM_NAME, iso } : null))(findDemoIso(this.env)),
     }

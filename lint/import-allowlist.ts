@@ -160,7 +160,7 @@ export const allowlist: Allowlist = {
 
   // Tools and tests reach into whatever they build, measure or test.
   'test/': {
-    code: ['engine/', 'main/', 'preload/', 'renderer/', 'test/', 'lint/'],
+    code: ['engine/', 'main/', 'preload/', 'renderer/', 'test/', 'lint/', 'scripts/'],
     packages: ['*'],
     node: ALL_NODE,
   },

@@ -106,6 +106,17 @@ export const AcceleratorVerdict = z.object({
 })
 export type AcceleratorVerdict = z.infer<typeof AcceleratorVerdict>
 
+/**
+ * The accelerator probe, which every host starts with: still running (its verdict not in yet), done
+ * (the verdict is HostInfo.accelerator), or failed without a verdict (why, e.g. QEMU is missing).
+ */
+export const AcceleratorProbe = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('probing') }),
+  z.object({ state: z.literal('done') }),
+  z.object({ state: z.literal('failed'), reason: z.string() }),
+])
+export type AcceleratorProbe = z.infer<typeof AcceleratorProbe>
+
 export const HostInfo = z.object({
   version: z.string(),
   pid: z.number().int(),
@@ -113,7 +124,10 @@ export const HostInfo = z.object({
   socketPath: z.string(),
   url: z.string().nullable(),
   qemu: z.object({ binary: z.string(), version: z.string() }).nullable(),
+  /** The probe's verdict once it is in; null while it runs, or when it failed. */
   accelerator: AcceleratorVerdict.nullable(),
+  /** Optional: a background host an older Vireo started does not send it (the app may meet one). */
+  acceleratorProbe: AcceleratorProbe.optional(),
   vms: z.object({ total: z.number().int(), running: z.number().int() }),
   /** A small guest this host can boot as a demo (an ISO path on the host), when it has one. */
   demo: z.object({ name: z.string(), iso: z.string() }).nullable(),

@@ -3,6 +3,7 @@
 import type { Command } from 'commander'
 import { VireoError } from '../api/errors.ts'
 import { connectIfRunning, connectOrStart } from './connect.ts'
+import { formatHostStatus } from './format-host.ts'
 import { printJson, reportError } from './output.ts'
 import { int } from './option-values.ts'
 import { safe } from './plain-text.ts'
@@ -58,15 +59,7 @@ export function addHostCommands({ program, dataDir }: Cli): Command {
       try {
         const info = await client.call('host.info', {})
         if (o.json) printJson({ running: true, ...info })
-        else {
-          console.log(`Vireo ${info.version} host, pid ${info.pid}, data dir ${safe(info.dataDir)}`)
-          console.log(`Socket: ${safe(info.socketPath)}${info.url ? `, serving ${safe(info.url)}` : ''}`)
-          console.log(
-            `QEMU: ${info.qemu ? `${safe(info.qemu.version)} (${safe(info.qemu.binary)})` : 'not found'}`,
-          )
-          if (info.accelerator) console.log(`Accelerator: ${safe(info.accelerator.reason)}`)
-          console.log(`VMs: ${info.vms.total}, running ${info.vms.running}`)
-        }
+        else console.log(formatHostStatus(info))
       } catch (err) {
         reportError(err, !!o.json)
         process.exitCode = 1

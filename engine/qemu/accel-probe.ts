@@ -10,6 +10,8 @@ import { writeJsonAtomic } from '../util/atomic-file.ts'
 import type { QemuInstallation } from './binaries.ts'
 
 export const PROBE_MARKER = 'VIREO-PROBE-OK'
+/** How long the probe kernel gets to boot under a hardware accelerator before it counts as hanging. */
+export const PROBE_TIMEOUT_MS = 12_000
 
 export interface ProbeImage {
   kernel: string
@@ -55,14 +57,28 @@ function hardwareCandidate(platform: NodeJS.Platform): { accel: Accelerator; una
   return { accel: 'tcg', unavailable: `no hardware accelerator is supported on ${platform}` }
 }
 
-/** Boots the probe kernel under `accel`; true only if it printed its marker before the deadline. */
+/** Why a probe ended without a verdict: its host went away (nothing is cached). */
+export class ProbeAborted extends Error {
+  constructor() {
+    super('the accelerator probe was stopped')
+    this.name = 'ProbeAborted'
+  }
+}
+
+/**
+ * Boots the probe kernel under `accel`; true only if it printed its marker before the deadline.
+ * An abort kills QEMU and rejects with ProbeAborted once QEMU has exited, so a stopping host never
+ * leaves a probe behind.
+ */
 export function bootsUnder(
   qemu: QemuInstallation,
   image: ProbeImage,
   accel: Accelerator,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; detail: string }> {
-  return new Promise((resolvePromise) => {
+  if (signal?.aborted) return Promise.reject(new ProbeAborted())
+  return new Promise((resolvePromise, rejectPromise) => {
     const args = [
       '-accel',
       accel,
@@ -88,10 +104,23 @@ export function bootsUnder(
     let out = ''
     let err = ''
     let settled = false
+    const onAbort = () => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      const gone = child.pid === undefined || child.exitCode !== null || child.signalCode !== null
+      if (gone) rejectPromise(new ProbeAborted())
+      else {
+        child.once('exit', () => rejectPromise(new ProbeAborted()))
+        child.kill('SIGKILL')
+      }
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
     const finish = (ok: boolean, detail: string) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
       child.kill('SIGKILL')
       resolvePromise({ ok, detail })
     }
@@ -132,6 +161,8 @@ export interface ProbeOptions {
   platform?: NodeJS.Platform
   /** Ignore a cached verdict. */
   fresh?: boolean
+  /** Stops the probe (rejecting with ProbeAborted); nothing is cached then. */
+  signal?: AbortSignal
 }
 
 export async function probeAccelerator(opts: ProbeOptions): Promise<AcceleratorVerdict> {
@@ -169,7 +200,13 @@ async function decide(opts: ProbeOptions, platform: NodeJS.Platform): Promise<Ac
       probedAt: now,
     }
   }
-  const result = await bootsUnder(opts.qemu, opts.image, hw.accel, opts.timeoutMs ?? 12_000)
+  const result = await bootsUnder(
+    opts.qemu,
+    opts.image,
+    hw.accel,
+    opts.timeoutMs ?? PROBE_TIMEOUT_MS,
+    opts.signal,
+  )
   if (result.ok) return { chosen: hw.accel, reason: `${hw.accel}: ${result.detail} under it`, probedAt: now }
   return {
     chosen: 'tcg',
