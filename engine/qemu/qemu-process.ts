@@ -78,15 +78,16 @@ export class QemuProcess {
   }
 
   waitForExit(timeoutMs: number): Promise<ExitInfo | null> {
+    if (this.exited) return Promise.resolve(this.exited)
     return new Promise((resolvePromise) => {
-      const waiter = this.onExit((info) => {
-        clearTimeout(timer)
-        resolvePromise(info)
-      })
       const timer = setTimeout(() => {
         waiter.dispose()
         resolvePromise(null)
       }, timeoutMs)
+      const waiter = this.onExit((info) => {
+        clearTimeout(timer)
+        resolvePromise(info)
+      })
     })
   }
 

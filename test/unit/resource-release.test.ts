@@ -37,6 +37,11 @@ describe('QemuProcess', () => {
     proc.onExit(kept)
     proc.kill('SIGKILL')
     expect(await proc.waitForExit(5_000)).not.toBeNull()
+    // Once it has exited, a wait answers at once and a handler runs at once.
+    expect(await proc.waitForExit(5_000)).toEqual({ code: null, signal: 'SIGKILL' })
+    const late = vi.fn()
+    proc.onExit(late).dispose()
+    expect(late).toHaveBeenCalledTimes(1)
     expect(gone).not.toHaveBeenCalled()
     expect(kept).toHaveBeenCalledTimes(1)
   })
