@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { Accelerator, AcceleratorVerdict } from '../api/rpc.ts'
 import { writeJsonAtomic } from '../util/atomic-file.ts'
 import type { QemuInstallation } from './binaries.ts'
+import { prlimit } from './exec.ts'
 
 export const PROBE_MARKER = 'VIREO-PROBE-OK'
 /** How long the probe kernel gets to boot under a hardware accelerator before it counts as hanging. */
@@ -100,7 +101,16 @@ export function bootsUnder(
       '-append',
       'console=ttyS0 quiet panic=-1',
     ]
-    const child = spawn(qemu.system, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
+    // A CPU-time bound of its own: should the engine be killed mid-probe, a probe QEMU spinning in
+    // a guest that hangs under KVM dies of it instead of running on without its parent.
+    const limiter = prlimit()
+    const cpuSeconds = Math.ceil(timeoutMs / 1000) * 4
+    const child = limiter
+      ? spawn(limiter, [`--cpu=${cpuSeconds}`, '--', qemu.system, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          shell: false,
+        })
+      : spawn(qemu.system, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false })
     let out = ''
     let err = ''
     let settled = false

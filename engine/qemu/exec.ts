@@ -9,8 +9,11 @@ import { accessSync, constants } from 'node:fs'
 export const QEMU_IMG_MEMORY_BYTES = 2 * 1024 ** 3
 
 let prlimitPath: string | null | undefined
-/** util-linux's prlimit sets the child's limits before it runs (Node cannot set rlimits itself). */
-function prlimit(): string | null {
+/**
+ * util-linux's prlimit sets the child's limits before it runs (Node cannot set rlimits itself). It
+ * execs the command, so the child's pid is the command's own and a kill reaches it directly.
+ */
+export function prlimit(): string | null {
   if (prlimitPath !== undefined) return prlimitPath
   prlimitPath = null
   for (const p of ['/usr/bin/prlimit', '/bin/prlimit']) {
