@@ -18,7 +18,8 @@ import {
   type LaunchContext,
 } from '../qemu/argv/index.ts'
 import { QmpError, type QmpClient } from '../qmp/client.ts'
-import { checkedUserChain, inspectImage, trustedFiles } from '../storage/existing-disk.ts'
+import { checkedUserChain, inspectImage } from '../storage/existing-disk.ts'
+import { chainFiles } from '../storage/image-chain.ts'
 import { checkUserFile } from '../storage/user-file.ts'
 import { createImage } from '../storage/qemu-img.ts'
 import { parseSize } from '../storage/size.ts'
@@ -119,7 +120,7 @@ async function newDisk(
     )
   }
   return {
-    disk: Disk.parse({ ...base, path: image, format: info.format, trusted: trustedFiles(nodes) }),
+    disk: Disk.parse({ ...base, path: image, format: info.format, trusted: chainFiles(nodes) }),
     create: null,
     chain: nodes.map(({ path, format, dataFile }) => ({ path, format, dataFile })),
   }
